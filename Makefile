@@ -1,0 +1,39 @@
+# The two commands a fresh machine needs: `make book` and `make test`.
+# Both create .venv from requirements.txt (once) and install this package into it.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+# Quiet logs: no TensorFlow start-up chatter, no Keras progress bars in pages or CI logs.
+export TF_CPP_MIN_LOG_LEVEL := 3
+export LENET_COURSE_QUIET := 1
+
+NOTEBOOKS = $(wildcard book/*.ipynb) $(wildcard solutions/*.ipynb) $(wildcard exercises/*.ipynb)
+
+.PHONY: book test test-package test-notebooks sync screenshots clean
+
+book: $(STAMP)            ## build the HTML book into _build/html, executing every chapter
+	$(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
+	@echo "Book: _build/html/index.html"
+
+test: test-package test-notebooks   ## every test: the package (pytest) and every notebook (nbval)
+
+test-package: $(STAMP)
+	$(BIN)/python -m pytest tests
+
+test-notebooks: $(STAMP)
+	$(BIN)/python -m pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=600 -p no:cacheprovider $(NOTEBOOKS)
+
+sync: $(STAMP)            ## after editing a chapter's .md: regenerate its paired .ipynb
+	$(BIN)/jupytext --sync book/*.md
+
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip setuptools
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+clean:
+	rm -rf _build

@@ -1,0 +1,86 @@
+"""LeNet-5's layers as plain NumPy loops, written to be read, not to be fast.
+
+Each function computes exactly what its Keras layer computes (the tests check it
+on random inputs), so a chapter can explain a layer with a few lines of Python.
+Shapes follow Keras: one image is ``(height, width, maps)``.
+
+Example:
+    >>> image = np.zeros((32, 32, 1)); kernels = np.zeros((5, 5, 1, 6))
+    >>> conv2d(image, kernels, np.zeros(6)).shape
+    (28, 28, 6)
+"""
+
+import numpy as np
+
+
+def scaled_tanh(a):
+    """The paper's squashing function, ``1.7159 * tanh(2a/3)``."""
+    return 1.7159 * np.tanh(2.0 / 3.0 * np.asarray(a))
+
+
+def conv2d(image, kernels, biases):
+    """A 'valid' convolution with stride 1, as in C1, C3 and C5.
+
+    Args:
+        image: ``(height, width, in_maps)``.
+        kernels: ``(k, k, in_maps, out_maps)``.
+        biases: ``(out_maps,)``.
+
+    Returns:
+        ``(height - k + 1, width - k + 1, out_maps)``: each output pixel is the sum
+        of a k x k window of every input map times its kernel, plus the bias.
+    """
+    k = kernels.shape[0]
+    out_h, out_w = image.shape[0] - k + 1, image.shape[1] - k + 1
+    out = np.zeros((out_h, out_w, kernels.shape[3]))
+    for y in range(out_h):
+        for x in range(out_w):
+            window = image[y : y + k, x : x + k, :]  # (k, k, in_maps)
+            for m in range(kernels.shape[3]):
+                out[y, x, m] = np.sum(window * kernels[:, :, :, m]) + biases[m]
+    return out
+
+
+def partial_conv2d(image, kernels, biases, table):
+    """A convolution where output map ``j`` only sees input maps ``i`` with ``table[i, j]``.
+
+    Args:
+        kernels: ``(k, k, connections)``, one kernel per True entry of ``table``
+            in row-major order (as ``PartialConv2D`` stores them).
+        table: boolean ``(in_maps, out_maps)``, e.g. ``C3_TABLE``.
+    """
+    k = kernels.shape[0]
+    out_h, out_w = image.shape[0] - k + 1, image.shape[1] - k + 1
+    out = np.zeros((out_h, out_w, table.shape[1]))
+    connection = 0
+    for i in range(table.shape[0]):  # row-major: the order the kernels are stored in
+        for j in range(table.shape[1]):
+            if not table[i, j]:
+                continue
+            for y in range(out_h):
+                for x in range(out_w):
+                    out[y, x, j] += np.sum(image[y : y + k, x : x + k, i] * kernels[:, :, connection])
+            connection += 1
+    return out + biases
+
+
+def subsample(maps, coefficients, biases, pool_size=2):
+    """The paper's subsampling: each block's sum, times a coefficient, plus a bias, per map."""
+    p = pool_size
+    out_h, out_w = maps.shape[0] // p, maps.shape[1] // p
+    out = np.zeros((out_h, out_w, maps.shape[2]))
+    for y in range(out_h):
+        for x in range(out_w):
+            block_sum = maps[y * p : y * p + p, x * p : x * p + p, :].sum(axis=(0, 1))
+            out[y, x, :] = coefficients * block_sum + biases
+    return out
+
+
+def rbf_distances(features, codes):
+    """The RBF output: the squared Euclidean distance from ``features`` to each code.
+
+    Args:
+        features: ``(84,)``, F6's output for one image.
+        codes: ``(10, 84)``, one fixed code per class.
+    """
+    return np.array([np.sum((features - code) ** 2) for code in codes])
