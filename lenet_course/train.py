@@ -56,3 +56,46 @@ def summary_line(history, seconds):
     last = {name: values[-1] for name, values in history.history.items()}
     metrics = ", ".join(f"{name.replace('rbf_', '')} {value:.3f}" for name, value in last.items())
     return f"trained {len(history.epoch)} epochs in {seconds:.1f} s: {metrics}"
+
+
+def trained_lenet5(variant="paper", data=None, *, epochs=10, batch_size=32, seed=0, cache_dir=None):
+    """A LeNet-5 built with ``seed`` and trained by ``train``, cached on disk.
+
+    Several chapters need the same trained network; the first one trains it, the
+    others load it (the result is the same either way, since training is seeded).
+    The cache key holds the variant, the data, the epochs, the batch size and the
+    seed. A cache file that does not load is ignored and the model retrained.
+
+    Args:
+        data: an ``MnistData``; default ``load_mnist()``.
+        cache_dir: default ``$LENET_COURSE_CACHE`` or ``~/.cache/lenet_course``.
+
+    Returns:
+        ``(model, history)``, history being the dict of per-epoch metrics.
+
+    Example:
+        >>> model, history = trained_lenet5("paper", load_mnist("sample"), epochs=2)  # doctest: +SKIP
+    """
+    import json
+    from pathlib import Path
+
+    from . import __version__
+    from .data import load_mnist
+    from .models import build_lenet5
+
+    data = load_mnist() if data is None else data
+    folder = Path(cache_dir or os.environ.get("LENET_COURSE_CACHE") or Path.home() / ".cache" / "lenet_course")
+    key = f"{variant}-{data.source}{len(data.x_train)}-e{epochs}-b{batch_size}-s{seed}-v{__version__}"
+    model_path, history_path = folder / f"{key}.keras", folder / f"{key}.json"
+    if model_path.exists() and history_path.exists():
+        try:
+            return keras.saving.load_model(model_path), json.loads(history_path.read_text())
+        except Exception as error:  # a partial or corrupted cache file: train again
+            print(f"lenet_course: ignoring unreadable cache {model_path.name} ({error.__class__.__name__})")
+    model = build_lenet5(variant, seed=seed)
+    history = train(model, data, epochs=epochs, batch_size=batch_size, seed=seed).history
+    history = {name: [float(v) for v in values] for name, values in history.items()}
+    folder.mkdir(parents=True, exist_ok=True)
+    model.save(model_path)
+    history_path.write_text(json.dumps(history))
+    return model, history
