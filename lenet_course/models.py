@@ -48,7 +48,7 @@ def build_lenet5(variant="paper", *, seed=0):
             same seed gives the same initial weights. ``None`` leaves them as they are.
 
     Returns:
-        A compiled ``keras.Sequential`` named ``lenet5_<variant>``.
+        A compiled ``LeNet5`` (a ``keras.Sequential``) named ``lenet5_<variant>``.
 
     Example:
         >>> model = build_lenet5("paper")
@@ -64,9 +64,29 @@ def build_lenet5(variant="paper", *, seed=0):
     return model
 
 
+@keras.saving.register_keras_serializable(package="lenet_course")
+class LeNet5(keras.Sequential):
+    """A ``keras.Sequential`` that names the expected input shape when given a wrong one.
+
+    Plain Keras reports a wrong image size deep inside a layer (a negative
+    dimension in C5); this says what the network wanted instead.
+    """
+
+    def call(self, inputs, training=None, mask=None, **kwargs):
+        expected, received = tuple(self.input_shape[1:]), tuple(inputs.shape[1:])
+        if len(expected) != len(received) or any(e is not None and r is not None and e != r
+                                                 for e, r in zip(expected, received)):
+            raise ValueError(
+                f"{self.name} expects images of shape (batch, {', '.join(map(str, expected))}). "
+                f"Received: shape={tuple(inputs.shape)}. For raw 28x28 digits use predict_digits, "
+                "or preprocess(images, variant) to get the model's own input."
+            )
+        return super().call(inputs, training=training, mask=mask, **kwargs)
+
+
 def _paper():
     L = keras.layers
-    return keras.Sequential(
+    return LeNet5(
         [
             keras.Input((32, 32, 1)),
             L.Conv2D(6, 5, activation=scaled_tanh, name="C1"),
@@ -84,7 +104,7 @@ def _paper():
 
 def _keras_tutorial():
     L = keras.layers
-    return keras.Sequential(
+    return LeNet5(
         [
             keras.Input((28, 28, 1)),
             L.Conv2D(6, 5, padding="same", activation="tanh", name="C1"),
@@ -102,7 +122,7 @@ def _keras_tutorial():
 
 def _modern():
     L = keras.layers
-    return keras.Sequential(
+    return LeNet5(
         [
             keras.Input((28, 28, 1)),
             L.Conv2D(6, 5, padding="same", activation="relu", name="C1"),

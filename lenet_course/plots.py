@@ -152,3 +152,372 @@ def show_bitmaps(bitmaps, *, title="The ten RBF output codes (7x12, +1 dark, -1 
     fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def show_f6_output(image, features, distances, *, title=None):
+    """One digit, F6's 84 outputs drawn as a 7x12 picture, the nearest RBF code, and all ten distances.
+
+    F6 has 84 units because the paper's output codes are 7x12 bitmaps: a well
+    trained F6 draws (roughly) the bitmap of the digit it reads. Both pictures
+    use the codes' scale, -1 light to +1 dark.
+
+    Example:
+        >>> from lenet_course.layers import rbf_bitmaps
+        >>> codes = rbf_bitmaps().reshape(10, 84)
+        >>> fig = show_f6_output(np.zeros((28, 28), np.uint8), codes[3], ((codes - codes[3]) ** 2).sum(1))
+        >>> [ax.get_title() for ax in fig.axes[:3]]
+        ['input digit', 'F6 output (7x12)', 'nearest code: 3']
+
+    Args:
+        image: the input digit, ``(28, 28)``, ``(32, 32)`` or with a channel axis.
+        features: F6's output for it, 84 values.
+        distances: the RBF output for it, 10 values (smallest = the digit read).
+    """
+    features = np.asarray(features, dtype=float).reshape(-1)
+    distances = np.asarray(distances, dtype=float).reshape(-1)
+    if features.size != 84:
+        raise ValueError(f"Expected features with 84 values (F6's output). Received: {features.size} values")
+    if distances.size != 10:
+        raise ValueError(f"Expected distances with 10 values (one per digit). Received: {distances.size} values")
+    from .layers import rbf_bitmaps
+
+    nearest = int(np.argmin(distances))
+    fig = plt.figure(figsize=(10, 2.9))
+    grid = fig.add_gridspec(1, 4, width_ratios=[1.3, 1, 1, 3.2])
+    panels = [
+        (np.squeeze(np.asarray(image)), "input digit", {}),
+        (features.reshape(12, 7), "F6 output (7x12)", {"vmin": -1, "vmax": 1}),
+        (rbf_bitmaps()[nearest], f"nearest code: {nearest}", {"vmin": -1, "vmax": 1}),
+    ]
+    for column, (picture, name, scale) in enumerate(panels):
+        ax = fig.add_subplot(grid[0, column])
+        ax.imshow(picture, cmap="gray_r", **scale)
+        ax.set_title(name, fontsize=9)
+        ax.set_axis_off()
+    ax = fig.add_subplot(grid[0, 3])
+    colors = ["crimson" if digit == nearest else "steelblue" for digit in range(10)]
+    ax.bar(range(10), distances, color=colors)
+    ax.set_xticks(range(10))
+    ax.set_xlabel("digit")
+    ax.set_title("distance to each code (smallest wins)", fontsize=9)
+    ax.grid(axis="y", alpha=0.3)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_bars(panels, *, highlight=None, fmt=None, title=None, xlabel=None):
+    """Bar charts side by side, one per panel: ``{panel title: {bar label: value}}``.
+
+    A panel may also be a plain sequence of values, labelled 0, 1, 2, ...
+    (ten class scores, say). ``highlight`` colours one bar label in every
+    panel; ``fmt`` (e.g. ``"{:.1%}"``) writes each value above its bar.
+
+    Example:
+        >>> fig = plot_bars({"parameters": {"paper": 60000, "seed": 61706}}, fmt="{:,}")
+        >>> [float(patch.get_height()) for patch in fig.axes[0].patches]
+        [60000.0, 61706.0]
+    """
+    if not isinstance(panels, dict) or not panels:
+        raise ValueError(f"Expected panels as a non-empty dict {{title: values}}. Received: {type(panels).__name__}")
+    fig, axes = plt.subplots(1, len(panels), figsize=(min(4.2 * len(panels), 14), 3.4), squeeze=False)
+    for ax, (name, values) in zip(axes[0], panels.items()):
+        if not isinstance(values, dict):
+            values = dict(enumerate(np.asarray(values).reshape(-1).tolist()))
+        labels = [str(label) for label in values]
+        heights = [float(value) for value in values.values()]
+        colors = ["crimson" if highlight is not None and str(highlight) == label else "steelblue" for label in labels]
+        bars = ax.bar(labels, heights, color=colors)
+        if fmt:
+            ax.bar_label(bars, [fmt.format(value) for value in values.values()], fontsize=8, padding=2)
+            ax.margins(y=0.15)
+        ax.set_title(name, fontsize=10)
+        ax.grid(axis="y", alpha=0.3)
+        if xlabel:
+            ax.set_xlabel(xlabel)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def per_class_accuracy(labels, predictions, classes=10):
+    """Fraction of each true class read correctly (NaN for a class with no examples)."""
+    matrix = confusion_matrix(labels, predictions, classes)
+    totals = matrix.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(totals > 0, np.diag(matrix) / np.maximum(totals, 1), np.nan)
+
+
+def plot_per_class_accuracy(labels, predictions, *, title="Accuracy per digit"):
+    """One bar per digit: the fraction of its examples read correctly; a line at the overall accuracy.
+
+    Example:
+        >>> fig = plot_per_class_accuracy([0, 0, 1, 1], [0, 1, 1, 1])
+        >>> [float(patch.get_height()) for patch in fig.axes[0].patches][:2]
+        [0.5, 1.0]
+    """
+    labels, predictions = np.asarray(labels), np.asarray(predictions)
+    if labels.shape != predictions.shape or labels.ndim != 1:
+        raise ValueError(f"Expected labels and predictions of the same shape (n,). "
+                         f"Received: {labels.shape} and {predictions.shape}")
+    scores = per_class_accuracy(labels, predictions)
+    overall = float(np.mean(labels == predictions))
+    fig, ax = plt.subplots(figsize=(7, 3.4))
+    bars = ax.bar(range(10), np.nan_to_num(scores), color="steelblue")
+    ax.bar_label(bars, [f"{s:.1%}" if np.isfinite(s) else "n/a" for s in scores], fontsize=8, padding=2)
+    ax.axhline(overall, color="crimson", linestyle="--", label=f"all digits: {overall:.1%}")
+    low = np.nanmin(scores) if np.isfinite(scores).any() else 0.0
+    ax.set_ylim(max(0.0, low - 0.1), 1.02)
+    ax.set_xticks(range(10))
+    ax.set_xlabel("true digit")
+    ax.set_ylabel("accuracy")
+    ax.set_title(title)
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def plot_learning_rates(schedules, *, title="Learning rate per epoch"):
+    """Step plots of learning-rate schedules ``{name: [rate of epoch 1, rate of epoch 2, ...]}``, log scale.
+
+    Example:
+        >>> fig = plot_learning_rates({"paper": [5e-4, 5e-4, 2e-4]})
+        >>> fig.axes[0].get_yscale()
+        'log'
+    """
+    if not isinstance(schedules, dict) or not schedules:
+        raise ValueError(f"Expected schedules as a non-empty dict {{name: rates}}. Received: {type(schedules).__name__}")
+    fig, ax = plt.subplots(figsize=(7, 3.4))
+    for name, rates in schedules.items():
+        rates = np.asarray(rates, dtype=float)
+        if rates.ndim != 1 or not (rates > 0).all():
+            raise ValueError(f"Expected positive rates, one per epoch, for {name!r}. Received: {rates}")
+        epochs = np.arange(1, len(rates) + 1)
+        ax.step(epochs, rates, where="mid", marker="o", markersize=3, label=name)
+    ax.set_yscale("log")
+    ax.set_xlabel("epoch (pass through the training set)")
+    ax.set_ylabel("learning rate")
+    ax.set_xticks(np.arange(1, max(len(r) for r in schedules.values()) + 1))
+    ax.grid(alpha=0.3, which="both")
+    ax.legend()
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+# ---- Chapters 1-6 (the data and the layers C1-C5) ----------------------------------------
+
+
+def plot_class_counts(labels, *, classes=10, title="Digits per class"):
+    """A bar chart of how many examples each class has, each bar labelled with its count.
+
+    Example:
+        >>> fig = plot_class_counts([0, 1, 1, 9])
+        >>> [int(bar.get_height()) for bar in fig.axes[0].patches][:3]
+        [1, 2, 0]
+    """
+    labels = np.asarray(labels)
+    if labels.ndim != 1 or labels.dtype.kind not in "iu":
+        raise ValueError(f"Expected labels as a 1D integer array. Received: shape={labels.shape}, dtype={labels.dtype}")
+    counts = np.bincount(labels, minlength=classes)
+    fig, ax = plt.subplots(figsize=(7, 3.2))
+    bars = ax.bar(range(len(counts)), counts, color="tab:blue")
+    ax.bar_label(bars, labels=[f"{c:,}" for c in counts], fontsize=8, padding=2)
+    ax.axhline(counts.mean(), color="gray", linestyle="--", linewidth=1, label=f"mean {counts.mean():,.0f}")
+    ax.set_xticks(range(len(counts)))
+    ax.set_xlabel("digit")
+    ax.set_ylabel("examples")
+    ax.set_ylim(0, counts.max() * 1.15)
+    ax.legend(loc="lower right", fontsize=8)
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_value_histograms(named_arrays, *, bins=40, title=None):
+    """One histogram per named array, side by side, each titled with its mean and standard deviation.
+
+    Meant for pixel values: the same images under two scalings, say. The counts
+    axis is logarithmic, since most pixels of a digit are background.
+
+    Example:
+        >>> fig = plot_value_histograms({"a": np.zeros(4), "b": np.arange(4.0)})
+        >>> len(fig.axes)
+        2
+    """
+    if not named_arrays:
+        raise ValueError("Expected at least one named array. Received: an empty mapping")
+    fig, axes = plt.subplots(1, len(named_arrays), figsize=(4.2 * len(named_arrays), 3.2), squeeze=False)
+    for ax, (name, values) in zip(axes.flat, named_arrays.items()):
+        values = np.asarray(values, dtype=float).ravel()
+        ax.hist(values, bins=bins, color="tab:blue", log=True)
+        ax.axvline(values.mean(), color="crimson", linewidth=1.2)
+        ax.set_title(f"{name}\nmean {values.mean():.3f}, std {values.std():.3f}", fontsize=9)
+        ax.set_xlabel("pixel value")
+        ax.set_ylabel("pixels (log scale)")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def show_images(named_images, *, cmap="gray_r", title=None):
+    """A few 2D images side by side, each with its name and a colour bar of its values.
+
+    Unlike ``show_digits`` every image keeps its own size and value range, so a
+    28x28 digit in 0..1 and the same digit padded to 32x32 in -0.1..1.175 can be
+    compared pixel for pixel.
+
+    Example:
+        >>> fig = show_images({"zeros": np.zeros((28, 28)), "ones": np.ones((32, 32))})
+        >>> len(fig.axes)  # two images, two colour bars
+        4
+    """
+    if not named_images:
+        raise ValueError("Expected at least one named image. Received: an empty mapping")
+    fig, axes = plt.subplots(1, len(named_images), figsize=(3.4 * len(named_images), 3.2), squeeze=False)
+    for ax, (name, image) in zip(axes.flat, named_images.items()):
+        image = np.squeeze(np.asarray(image))
+        if image.ndim != 2:
+            raise ValueError(f"Expected 2D images. Received: {name!r} with shape {image.shape}")
+        shown = ax.imshow(image, cmap=cmap)
+        ax.set_title(f"{name}\n{image.shape[0]}x{image.shape[1]}", fontsize=9)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        fig.colorbar(shown, ax=ax, fraction=0.046, pad=0.04)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def show_convolution_step(image, kernel, output, position, *, title=None):
+    """One step of a convolution: the k x k window on the input, the kernel, and the output pixel it makes.
+
+    Args:
+        image: 2D input ``(h, w)``.
+        kernel: 2D kernel ``(k, k)``.
+        output: 2D output map ``(h - k + 1, w - k + 1)``.
+        position: ``(y, x)`` of the output pixel; its window starts at the same ``(y, x)`` of the input.
+
+    Example:
+        >>> fig = show_convolution_step(np.zeros((8, 8)), np.ones((5, 5)), np.zeros((4, 4)), (1, 2))
+        >>> len(fig.axes)
+        3
+    """
+    from matplotlib.patches import Rectangle
+
+    image, kernel, output = (np.squeeze(np.asarray(a, dtype=float)) for a in (image, kernel, output))
+    k = kernel.shape[0]
+    y, x = position
+    if not (0 <= y < output.shape[0] and 0 <= x < output.shape[1]):
+        raise ValueError(f"Expected a position inside the output map {output.shape}. Received: position={position}")
+    fig, (left, middle, right) = plt.subplots(1, 3, figsize=(10, 3.6), gridspec_kw={"width_ratios": [1, 0.6, 1]})
+    left.imshow(image, cmap="gray_r")
+    left.add_patch(Rectangle((x - 0.5, y - 0.5), k, k, fill=False, edgecolor="crimson", linewidth=2))
+    left.set_title(f"input {image.shape[0]}x{image.shape[1]}: window at ({y}, {x})", fontsize=9)
+    limit = float(np.abs(kernel).max()) or 1.0
+    middle.imshow(kernel, cmap="PuOr_r", vmin=-limit, vmax=limit)
+    for (i, j), value in np.ndenumerate(kernel):
+        middle.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=6)
+    middle.set_title(f"kernel {k}x{k}", fontsize=9)
+    limit = float(np.abs(output).max()) or 1.0
+    right.imshow(output, cmap="RdBu_r", vmin=-limit, vmax=limit)
+    right.add_patch(Rectangle((x - 0.5, y - 0.5), 1, 1, fill=False, edgecolor="crimson", linewidth=2))
+    right.set_title(f"output {output.shape[0]}x{output.shape[1]}: pixel ({y}, {x}) = {output[y, x]:.3f}", fontsize=9)
+    for ax in (left, middle, right):
+        ax.set_xticks([])
+        ax.set_yticks([])
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def compare_maps(named_maps, *, titles=None, cmap="RdBu_r", size=1.3, title=None):
+    """Rows of feature maps, one row per name, each row on its own symmetric colour scale.
+
+    Args:
+        named_maps: ``{row name: maps (height, width, maps) or one map (height, width)}``;
+            rows may differ in size and number of maps.
+        titles: optional ``{row name: [title of each map]}``; default the map indices.
+
+    Example:
+        >>> fig = compare_maps({"C1": np.ones((28, 28, 6)), "S2": np.ones((14, 14, 6))})
+        >>> len(fig.axes)
+        12
+    """
+    if not named_maps:
+        raise ValueError("Expected at least one row of maps. Received: an empty mapping")
+    rows = {}
+    for name, maps in named_maps.items():
+        maps = np.asarray(maps, dtype=float)
+        maps = maps[..., None] if maps.ndim == 2 else maps
+        if maps.ndim != 3:
+            raise ValueError(f"Expected maps of shape (height, width, maps). Received: {name!r} with shape {maps.shape}")
+        rows[name] = maps
+    ncols = max(maps.shape[-1] for maps in rows.values())
+    label_width = 1.6
+    fig, axes = plt.subplots(len(rows), ncols, squeeze=False,
+                             figsize=(size * ncols + label_width, (size + 0.35) * len(rows) + 0.4))
+    for r, (name, maps) in enumerate(rows.items()):
+        limit = float(np.abs(maps).max()) or 1.0
+        names = (titles or {}).get(name) or [str(i) for i in range(maps.shape[-1])]
+        for c, ax in enumerate(axes[r]):
+            if c >= maps.shape[-1]:
+                ax.set_axis_off()
+                continue
+            ax.imshow(maps[..., c], cmap=cmap, vmin=-limit, vmax=limit)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.set_title(names[c], fontsize=7)
+        axes[r][0].set_ylabel(name, fontsize=8, rotation=0, ha="right", va="center", labelpad=6)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def show_receptive_fields(image, boxes=(), points=(), *, box_labels=None, title=None):
+    """An image with receptive fields drawn on it: squares as boxes, their centres as dots.
+
+    Args:
+        image: 2D image.
+        boxes: ``(top, left, size)`` squares in pixel coordinates (``top``/``left``
+            is the first pixel inside).
+        points: ``(y, x)`` centres, drawn as small dots.
+        box_labels: optional text for each box, shown in the legend.
+
+    Example:
+        >>> fig = show_receptive_fields(np.zeros((32, 32)), boxes=[(0, 0, 16)], points=[(7.5, 7.5)])
+        >>> len(fig.axes[0].patches)
+        1
+    """
+    from matplotlib.patches import Rectangle
+
+    image = np.squeeze(np.asarray(image, dtype=float))
+    if image.ndim != 2:
+        raise ValueError(f"Expected a 2D image. Received: shape={image.shape}")
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    fig, ax = plt.subplots(figsize=(4.6, 4.6))
+    ax.imshow(image, cmap="gray_r")
+    for i, (top, left, size) in enumerate(boxes):
+        label = box_labels[i] if box_labels is not None else None
+        ax.add_patch(Rectangle((left - 0.5, top - 0.5), size, size, fill=False,
+                               edgecolor=colors[i % len(colors)], linewidth=2, label=label))
+    if len(points):
+        ys, xs = np.asarray(points, dtype=float).T
+        ax.scatter(xs, ys, s=9, color="crimson", zorder=3, label="centres")
+    ax.set_xlim(-0.5, image.shape[1] - 0.5)
+    ax.set_ylim(image.shape[0] - 0.5, -0.5)
+    ax.set_xticks(range(0, image.shape[1], 4))
+    ax.set_yticks(range(0, image.shape[0], 4))
+    ax.tick_params(labelsize=7)
+    if box_labels is not None or len(points):
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.06), ncol=2, fontsize=8, frameon=False)
+    if title:
+        ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,105 @@
+"""The book as a product: paired notebooks, the Colab cell, and Colab links in the built HTML."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import jupytext
+import nbformat
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
+REPO_URL = CONFIG["repository"]["url"]
+NOTEBOOK_FOLDERS = ("book", "exercises", "solutions")
+
+
+def notebook_sources():
+    """Every MyST-Markdown notebook (a .md with code cells) in the book and the exercises."""
+    return sorted(md for folder in NOTEBOOK_FOLDERS for md in (ROOT / folder).glob("*.md")
+                  if "{code-cell}" in md.read_text())
+
+
+def toc_chapters():
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = [toc["root"]]
+    for part in toc.get("parts", []):
+        files += [chapter["file"] for chapter in part["chapters"]]
+    return files
+
+
+def cells(notebook):
+    return [(cell.cell_type, cell.source.strip(), sorted(cell.metadata.get("tags", []))) for cell in notebook.cells]
+
+
+def test_there_are_notebooks():
+    assert len(notebook_sources()) >= 1
+
+
+@pytest.mark.parametrize("md", notebook_sources(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_markdown_and_ipynb_pair_are_in_sync(md):
+    ipynb = md.with_suffix(".ipynb")
+    assert ipynb.exists(), f"{ipynb.name} is missing: run `make sync`"
+    assert cells(jupytext.read(md)) == cells(nbformat.read(ipynb, as_version=4)), (
+        f"{md.name} and {ipynb.name} differ: run `make sync`")
+
+
+@pytest.mark.parametrize("md", notebook_sources(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_first_code_cell_installs_the_package_in_colab_only(md):
+    first = next(cell for cell in jupytext.read(md).cells if cell.cell_type == "code")
+    assert 'if "google.colab" in sys.modules:' in first.source
+    assert f"git+{REPO_URL}" in first.source and "%pip install" in first.source
+    assert "remove-cell" in first.metadata.get("tags", [])
+
+
+def test_every_toc_entry_exists():
+    for entry in toc_chapters():
+        assert (ROOT / f"{entry}.md").exists() or (ROOT / f"{entry}.ipynb").exists(), entry
+
+
+def test_install_url_is_the_configured_repository():
+    assert REPO_URL in (ROOT / "README.md").read_text()
+    assert CONFIG["launch_buttons"]["colab_url"] == "https://colab.research.google.com"
+
+
+@pytest.fixture(scope="module")
+def html_without_execution(tmp_path_factory):
+    """The book built as `make book` builds it, but without executing the notebooks."""
+    out = tmp_path_factory.mktemp("book")
+    config = dict(CONFIG, execute={**CONFIG["execute"], "execute_notebooks": "off"})
+    config_path = out / "_config.yml"
+    config_path.write_text(yaml.safe_dump(config))
+    jupyter_book = Path(sys.executable).with_name("jupyter-book")
+    result = subprocess.run(
+        [str(jupyter_book), "build", str(ROOT), "--path-output", str(out), "--config", str(config_path)],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return out / "_build" / "html"
+
+
+COLAB_LINK = re.compile(r'https://colab\.research\.google\.com/github/([^/"]+)/([^/"]+)/blob/([^/"]+)/([^"]+)"')
+
+
+def test_every_colab_link_opens_a_committed_notebook(html_without_execution):
+    org, repo = REPO_URL.rstrip("/").split("/")[-2:]
+    tracked = set(subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True).stdout.split())
+    links = {}
+    for page in html_without_execution.rglob("*.html"):
+        for match in COLAB_LINK.finditer(page.read_text()):
+            links.setdefault(page.relative_to(html_without_execution).as_posix(), []).append(match.groups())
+    assert links, "no Colab link in the built book"
+    for page, found in links.items():
+        for link_org, link_repo, branch, path in found:
+            assert (link_org, link_repo, branch) == (org, repo, CONFIG["repository"]["branch"]), page
+            assert path.endswith(".ipynb"), f"{page}: Colab link to {path}, which Colab cannot open"
+            assert (ROOT / path).exists(), f"{page}: Colab link to missing {path}"
+            assert path in tracked or not tracked, f"{page}: {path} is not committed"
+    # every chapter with code has its Colab button
+    for md in notebook_sources():
+        if md.parent.name != "book":
+            continue
+        page = md.relative_to(ROOT).with_suffix(".html").as_posix()
+        assert page in links, f"{page} has no Colab link"

@@ -1,0 +1,187 @@
+import hashlib
+
+import numpy as np
+import pytest
+
+from lenet_course import data as data_module
+from lenet_course.data import (
+    FULL_MNIST,
+    check_images,
+    load_mnist,
+    pad_to_32,
+    paper_scale,
+    stratified_test_mask,
+    unit_scale,
+)
+
+
+def fake_full_mnist(path):
+    """A small file shaped like Keras's mnist.npz; returns its sha256."""
+    rng = np.random.default_rng(0)
+    np.savez(path, x_train=rng.integers(0, 256, (60, 28, 28), dtype=np.uint8), y_train=np.arange(60) % 10,
+             x_test=rng.integers(0, 256, (10, 28, 28), dtype=np.uint8), y_test=np.arange(10))
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture
+def offline(monkeypatch):
+    """No network: any connection attempt fails as it does on this machine."""
+    def refuse(*args, **kwargs):
+        raise OSError("network unreachable (test)")
+    monkeypatch.setattr(data_module.socket, "create_connection", refuse)
+
+
+@pytest.fixture
+def no_env(monkeypatch):
+    monkeypatch.delenv("LENET_COURSE_DATA", raising=False)
+
+
+def test_sample_shapes_and_types(sample):
+    assert sample.x_train.shape == (8000, 28, 28) and sample.x_test.shape == (2000, 28, 28)
+    assert sample.x_train.dtype == np.uint8 and sample.y_train.dtype == np.int64
+    assert set(np.unique(sample.y_train)) == set(range(10))
+    assert sample.source == "sample"
+    assert "sample" in sample.description and "8,000" in sample.description and "not the official" in sample.description
+
+
+def test_sample_split_is_stratified_deterministic_and_disjoint(sample):
+    again = load_mnist(source="sample")
+    assert np.array_equal(sample.x_test, again.x_test) and np.array_equal(sample.y_train, again.y_train)
+    for digit in range(10):
+        n_train, n_test = (sample.y_train == digit).sum(), (sample.y_test == digit).sum()
+        assert abs(n_test / (n_train + n_test) - 0.2) < 0.001
+    train_rows = {image.tobytes() for image in sample.x_train}
+    assert not any(image.tobytes() in train_rows for image in sample.x_test)
+
+
+def test_sample_is_real_mnist_digits(sample):
+    # Real scans: mostly background with a few hundred dark pixels, not noise or blanks.
+    ink = (sample.x_train > 127).sum(axis=(1, 2))
+    assert 40 < np.median(ink) < 250
+    assert (sample.x_train[:, 0, :] == 0).mean() > 0.99  # the MNIST border is empty
+
+
+def test_stratified_mask_takes_the_fraction_of_each_class():
+    labels = np.repeat(np.arange(3), [10, 20, 30])
+    mask = stratified_test_mask(labels, 0.5, seed=1)
+    assert [mask[labels == k].sum() for k in range(3)] == [5, 10, 15]
+
+
+def test_corrupted_sample_is_refused(tmp_path, monkeypatch):
+    broken = tmp_path / "mnist_sample.npz"
+    blob = bytearray(data_module.SAMPLE_FILE.read_bytes())
+    blob[1000] ^= 0xFF
+    broken.write_bytes(bytes(blob))
+    monkeypatch.setattr(data_module, "SAMPLE_FILE", broken)
+    with pytest.raises(OSError, match="corrupted"):
+        load_mnist(source="sample")
+
+
+def test_unknown_source_is_a_clear_error():
+    with pytest.raises(ValueError, match="one of .*Received: source='mnist'"):
+        load_mnist(source="mnist")
+
+
+def test_environment_variable_overrides_auto(monkeypatch):
+    monkeypatch.setenv("LENET_COURSE_DATA", "sample")
+    monkeypatch.setattr(data_module, "load_full", lambda **kw: pytest.fail("auto must not try full data"))
+    assert load_mnist().source == "sample"
+    monkeypatch.setenv("LENET_COURSE_DATA", "everything")
+    with pytest.raises(ValueError, match="LENET_COURSE_DATA"):
+        load_mnist()
+
+
+def test_auto_falls_back_to_the_sample_offline_and_says_why(tmp_path, offline, no_env, capsys):
+    loaded = load_mnist(data_home=tmp_path)
+    assert loaded.source == "sample"
+    line = capsys.readouterr().out.strip()
+    assert line.count("\n") == 0
+    assert "full MNIST unavailable" in line and "not cached" in line and "shipped sample" in line
+
+
+def test_full_is_an_error_offline_not_a_fallback(tmp_path, offline):
+    with pytest.raises(OSError, match="not cached.*cannot be reached"):
+        load_mnist(source="full", data_home=tmp_path)
+
+
+def test_full_loads_a_cached_file_with_the_right_hash(tmp_path, offline, monkeypatch):
+    digest = fake_full_mnist(tmp_path / "mnist.npz")
+    monkeypatch.setitem(FULL_MNIST, "sha256", digest)
+    loaded = load_mnist(source="full", data_home=tmp_path)
+    assert loaded.source == "full" and loaded.x_train.shape == (60, 28, 28) and len(loaded.y_test) == 10
+    assert "full MNIST" in loaded.description
+
+
+def test_a_corrupted_cached_file_is_refused_offline(tmp_path, offline, monkeypatch, no_env, capsys):
+    digest = fake_full_mnist(tmp_path / "mnist.npz")
+    monkeypatch.setitem(FULL_MNIST, "sha256", digest)
+    with open(tmp_path / "mnist.npz", "r+b") as file:  # truncate: a download cut short
+        file.truncate(500)
+    with pytest.raises(OSError, match="corrupted"):
+        load_mnist(source="full", data_home=tmp_path)
+    assert load_mnist(data_home=tmp_path).source == "sample"
+    assert "corrupted" in capsys.readouterr().out
+
+
+def test_a_corrupted_cached_file_is_fetched_again_when_online(tmp_path, monkeypatch):
+    good = tmp_path / "good.npz"
+    digest = fake_full_mnist(good)
+    monkeypatch.setitem(FULL_MNIST, "sha256", digest)
+    cached = tmp_path / "home" / "mnist.npz"
+    cached.parent.mkdir()
+    cached.write_bytes(b"not an npz")
+    monkeypatch.setattr(data_module, "_check_network", lambda url, problem: None)
+    fetched = []
+
+    def fake_get_file(fname, origin, file_hash, cache_dir, cache_subdir):
+        assert not cached.exists(), "the corrupted file must be removed before fetching"
+        fetched.append(origin)
+        target = tmp_path / "home" / fname
+        target.write_bytes(good.read_bytes())
+        return str(target)
+
+    import keras
+    monkeypatch.setattr(keras.utils, "get_file", fake_get_file)
+    loaded = load_mnist(source="full", data_home=cached.parent)
+    assert fetched == [FULL_MNIST["url"]] and loaded.source == "full"
+
+
+def test_data_home_must_be_a_folder(tmp_path):
+    not_a_folder = tmp_path / "file"
+    not_a_folder.write_text("x")
+    with pytest.raises(OSError, match="Expected data_home to be a folder"):
+        load_mnist(source="full", data_home=not_a_folder)
+
+
+def test_pad_to_32_adds_two_background_pixels_each_side(sample):
+    padded = pad_to_32(sample.x_train[:3])
+    assert padded.shape == (3, 32, 32) and padded.dtype == np.uint8
+    assert np.array_equal(padded[:, 2:30, 2:30], sample.x_train[:3])
+    assert padded[:, :2].max() == 0 and padded[:, :, -2:].max() == 0
+
+
+def test_scalings():
+    pixels = np.array([[0, 51, 255]], np.uint8)
+    np.testing.assert_allclose(paper_scale(pixels), [[-0.1, -0.1 + 0.2 * 1.275, 1.175]], rtol=1e-6)
+    np.testing.assert_allclose(unit_scale(pixels), [[0, 0.2, 1]], rtol=1e-6)
+    assert paper_scale(pixels).dtype == np.float32
+
+
+@pytest.mark.parametrize(
+    "images, message",
+    [
+        (np.zeros((2, 32, 32), np.uint8), r"\(n, 28, 28\).*shape=\(2, 32, 32\)"),
+        (np.zeros((2, 28, 28), np.float32), "uint8.*float32"),
+        (np.zeros((28,), np.uint8), r"shape=\(28,\)"),
+    ],
+)
+def test_bad_images_are_clear_errors(images, message):
+    with pytest.raises(ValueError, match=message):
+        check_images(images)
+    with pytest.raises(ValueError, match=message):
+        pad_to_32(images)
+
+
+def test_scaling_wrong_dtype_is_a_clear_error():
+    with pytest.raises(ValueError, match="uint8"):
+        paper_scale(np.zeros((1, 28, 28)))
