@@ -11,13 +11,13 @@ export LENET_COURSE_QUIET := 1
 
 NOTEBOOKS = $(wildcard book/*.ipynb) $(wildcard solutions/*.ipynb) $(wildcard exercises/*.ipynb)
 
-.PHONY: book test test-package test-notebooks sync screenshots clean
+.PHONY: book test test-package test-notebooks check-book chromium sync clean
 
 book: $(STAMP)            ## build the HTML book into _build/html, executing every chapter
 	$(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
 	@echo "Book: _build/html/index.html"
 
-test: test-package test-notebooks   ## every test: the package (pytest) and every notebook (nbval)
+test: test-package test-notebooks check-book   ## every test: package (pytest), notebooks (nbval), the built book in a browser
 
 test-package: $(STAMP)
 	$(BIN)/python -m pytest tests
@@ -25,8 +25,15 @@ test-package: $(STAMP)
 test-notebooks: $(STAMP)
 	$(BIN)/python -m pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=600 -p no:cacheprovider $(NOTEBOOKS)
 
+check-book: book chromium   ## open every page of the built book in headless Chromium; screenshots in _build/screenshots
+	$(BIN)/python tools/check_book_in_browser.py _build/html --chromium $(CHROMIUM)
+
+CHROMIUM ?= /usr/bin/chromium
+chromium:                 ## Debian's chromium, installed once if missing (needs root and apt)
+	@test -x $(CHROMIUM) || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+
 sync: $(STAMP)            ## after editing a chapter's .md: regenerate its paired .ipynb
-	$(BIN)/jupytext --sync book/*.md
+	for md in book/*.md solutions/*.md; do grep -q '{code-cell}' $$md && $(BIN)/jupytext --quiet --to ipynb $$md || true; done
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

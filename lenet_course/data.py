@@ -54,7 +54,7 @@ class MnistData:
         x_train, x_test: uint8 arrays of shape ``(n, 28, 28)``.
         y_train, y_test: int64 arrays of shape ``(n,)``, digits 0-9.
         source: ``"full"`` or ``"sample"``.
-        description: one line naming the data and its size, for printing.
+        description: names the data and its size, for printing.
 
     Example:
         >>> data = load_mnist(source="sample")
@@ -72,7 +72,7 @@ class MnistData:
     description: str
 
     def __repr__(self):
-        return f"MnistData({self.description})"
+        return f"MnistData({self.description.splitlines()[0]})"
 
 
 def load_mnist(source="auto", *, data_home=None, verbose=True):
@@ -91,7 +91,8 @@ def load_mnist(source="auto", *, data_home=None, verbose=True):
     Example:
         >>> data = load_mnist(source="sample")
         >>> print(data.description)  # doctest: +ELLIPSIS
-        shipped MNIST sample: 8,000 training + 2,000 held-out digits ...
+        shipped MNIST sample: 8,000 training + 2,000 held-out digits
+        (all real MNIST training digits; the held-out ones are not the official test set)
     """
     if source not in SOURCES:
         raise ValueError(f"Expected source to be one of {SOURCES}. Received: source={source!r}")
@@ -105,7 +106,7 @@ def load_mnist(source="auto", *, data_home=None, verbose=True):
         return load_full(data_home=data_home)
     except (OSError, ValueError) as error:
         if verbose:
-            print(f"lenet_course: full MNIST unavailable ({error}); using the shipped sample instead.")
+            print(f"lenet_course: using the shipped MNIST sample; full MNIST unavailable: {error}.")
         return load_sample()
 
 
@@ -134,13 +135,15 @@ def load_sample():
     with np.load(SAMPLE_FILE) as archive:
         images, labels = archive["images"], archive["labels"].astype(np.int64)
     test = stratified_test_mask(labels, SAMPLE_TEST_FRACTION, seed=SAMPLE_SPLIT_SEED)
-    n_train, n_test = int((~test).sum()), int(test.sum())
+    # The file is grouped by digit; mix each part (reproducibly) so it reads like MNIST.
+    rng = np.random.default_rng(SAMPLE_SPLIT_SEED)
+    train_order, test_order = rng.permutation(np.flatnonzero(~test)), rng.permutation(np.flatnonzero(test))
     return MnistData(
-        images[~test], labels[~test], images[test], labels[test],
+        images[train_order], labels[train_order], images[test_order], labels[test_order],
         source="sample",
         description=(
-            f"shipped MNIST sample: {n_train:,} training + {n_test:,} held-out digits "
-            "(real MNIST training digits; the held-out part is not the official test set)"
+            f"shipped MNIST sample: {len(train_order):,} training + {len(test_order):,} held-out digits\n"
+            "(all real MNIST training digits; the held-out ones are not the official test set)"
         ),
     )
 

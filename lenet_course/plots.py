@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 
-def _grid(n, ncols, size=1.2):
+def _grid(n, ncols, size=0.85):
     ncols = max(1, min(ncols, n))
     nrows = int(np.ceil(n / ncols))
     fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + 0.3), squeeze=False)
@@ -25,15 +25,15 @@ def _grid(n, ncols, size=1.2):
 def show_digits(images, labels=None, predictions=None, *, ncols=10, title=None):
     """A grid of digits, captioned by label (and prediction, in red when wrong)."""
     images = np.asarray(images)
-    fig, axes = _grid(len(images), ncols)
+    fig, axes = _grid(len(images), ncols, size=1.1 if predictions is not None else 0.85)
     for i, (ax, image) in enumerate(zip(axes, images)):
         ax.imshow(np.squeeze(image), cmap="gray_r")
         if predictions is not None:
             wrong = labels is not None and predictions[i] != labels[i]
             text = f"pred {predictions[i]}" + (f" (true {labels[i]})" if wrong else "")
-            ax.set_title(text, fontsize=8, color="crimson" if wrong else "black")
+            ax.set_title(text, fontsize=9 if wrong else 10, color="crimson" if wrong else "black")
         elif labels is not None:
-            ax.set_title(str(labels[i]), fontsize=9)
+            ax.set_title(str(labels[i]), fontsize=11)
     if title:
         fig.suptitle(title)
     fig.tight_layout()
@@ -219,6 +219,8 @@ def plot_bars(panels, *, highlight=None, fmt=None, title=None, xlabel=None):
         >>> [float(patch.get_height()) for patch in fig.axes[0].patches]
         [60000.0, 61706.0]
     """
+    from matplotlib.ticker import StrMethodFormatter
+
     if not isinstance(panels, dict) or not panels:
         raise ValueError(f"Expected panels as a non-empty dict {{title: values}}. Received: {type(panels).__name__}")
     fig, axes = plt.subplots(1, len(panels), figsize=(min(4.2 * len(panels), 14), 3.4), squeeze=False)
@@ -234,6 +236,8 @@ def plot_bars(panels, *, highlight=None, fmt=None, title=None, xlabel=None):
             ax.margins(y=0.15)
         ax.set_title(name, fontsize=10)
         ax.grid(axis="y", alpha=0.3)
+        if max(heights, default=0) >= 10_000:
+            ax.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))  # 50,000 rather than 50000
         if xlabel:
             ax.set_xlabel(xlabel)
     if title:
@@ -437,12 +441,16 @@ def show_convolution_step(image, kernel, output, position, *, title=None):
 
 
 def compare_maps(named_maps, *, titles=None, cmap="RdBu_r", size=1.3, title=None):
-    """Rows of feature maps, one row per name, each row on its own symmetric colour scale.
+    """Rows of feature maps, one row per name, each row on its own colour scale.
 
     Args:
         named_maps: ``{row name: maps (height, width, maps) or one map (height, width)}``;
             rows may differ in size and number of maps.
         titles: optional ``{row name: [title of each map]}``; default the map indices.
+        cmap: a colour map for every row, or ``{row name: colour map}`` (rows not
+            named get ``"RdBu_r"``). Rows in grey (``"gray_r"``, for input images)
+            span their own min..max; the others a scale symmetric around 0, so that
+            white means 0.
 
     Example:
         >>> fig = compare_maps({"C1": np.ones((28, 28, 6)), "S2": np.ones((14, 14, 6))})
@@ -463,13 +471,18 @@ def compare_maps(named_maps, *, titles=None, cmap="RdBu_r", size=1.3, title=None
     fig, axes = plt.subplots(len(rows), ncols, squeeze=False,
                              figsize=(size * ncols + label_width, (size + 0.35) * len(rows) + 0.4))
     for r, (name, maps) in enumerate(rows.items()):
-        limit = float(np.abs(maps).max()) or 1.0
+        row_cmap = cmap.get(name, "RdBu_r") if isinstance(cmap, dict) else cmap
+        if row_cmap in ("gray", "gray_r", "Greys", "binary"):
+            scale = {"vmin": float(maps.min()), "vmax": float(maps.max())}
+        else:
+            limit = float(np.abs(maps).max()) or 1.0
+            scale = {"vmin": -limit, "vmax": limit}
         names = (titles or {}).get(name) or [str(i) for i in range(maps.shape[-1])]
         for c, ax in enumerate(axes[r]):
             if c >= maps.shape[-1]:
                 ax.set_axis_off()
                 continue
-            ax.imshow(maps[..., c], cmap=cmap, vmin=-limit, vmax=limit)
+            ax.imshow(maps[..., c], cmap=row_cmap, **scale)
             ax.set_xticks([])
             ax.set_yticks([])
             ax.set_title(names[c], fontsize=7)
@@ -480,7 +493,7 @@ def compare_maps(named_maps, *, titles=None, cmap="RdBu_r", size=1.3, title=None
     return fig
 
 
-def show_receptive_fields(image, boxes=(), points=(), *, box_labels=None, title=None):
+def show_receptive_fields(image, boxes=(), points=(), *, box_labels=None, point_label="centres", title=None):
     """An image with receptive fields drawn on it: squares as boxes, their centres as dots.
 
     Args:
@@ -489,6 +502,7 @@ def show_receptive_fields(image, boxes=(), points=(), *, box_labels=None, title=
             is the first pixel inside).
         points: ``(y, x)`` centres, drawn as small dots.
         box_labels: optional text for each box, shown in the legend.
+        point_label: legend text for the dots.
 
     Example:
         >>> fig = show_receptive_fields(np.zeros((32, 32)), boxes=[(0, 0, 16)], points=[(7.5, 7.5)])
@@ -509,7 +523,7 @@ def show_receptive_fields(image, boxes=(), points=(), *, box_labels=None, title=
                                edgecolor=colors[i % len(colors)], linewidth=2, label=label))
     if len(points):
         ys, xs = np.asarray(points, dtype=float).T
-        ax.scatter(xs, ys, s=9, color="crimson", zorder=3, label="centres")
+        ax.scatter(xs, ys, s=9, color="crimson", zorder=3, label=point_label)
     ax.set_xlim(-0.5, image.shape[1] - 0.5)
     ax.set_ylim(image.shape[0] - 0.5, -0.5)
     ax.set_xticks(range(0, image.shape[1], 4))

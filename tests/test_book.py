@@ -69,6 +69,8 @@ def html_without_execution(tmp_path_factory):
     """The book built as `make book` builds it, but without executing the notebooks."""
     out = tmp_path_factory.mktemp("book")
     config = dict(CONFIG, execute={**CONFIG["execute"], "execute_notebooks": "off"})
+    config["sphinx"] = dict(CONFIG["sphinx"], local_extensions={
+        name: str(ROOT / path) for name, path in CONFIG["sphinx"]["local_extensions"].items()})
     config_path = out / "_config.yml"
     config_path.write_text(yaml.safe_dump(config))
     jupyter_book = Path(sys.executable).with_name("jupyter-book")

@@ -40,6 +40,7 @@ def test_sample_shapes_and_types(sample):
     assert sample.x_train.shape == (8000, 28, 28) and sample.x_test.shape == (2000, 28, 28)
     assert sample.x_train.dtype == np.uint8 and sample.y_train.dtype == np.int64
     assert set(np.unique(sample.y_train)) == set(range(10))
+    assert len(set(sample.y_train[:30])) >= 8, "digits come mixed, not grouped by class"
     assert sample.source == "sample"
     assert "sample" in sample.description and "8,000" in sample.description and "not the official" in sample.description
 
@@ -96,7 +97,7 @@ def test_auto_falls_back_to_the_sample_offline_and_says_why(tmp_path, offline, n
     assert loaded.source == "sample"
     line = capsys.readouterr().out.strip()
     assert line.count("\n") == 0
-    assert "full MNIST unavailable" in line and "not cached" in line and "shipped sample" in line
+    assert "full MNIST unavailable" in line and "not cached" in line and "shipped MNIST sample" in line
 
 
 def test_full_is_an_error_offline_not_a_fallback(tmp_path, offline):

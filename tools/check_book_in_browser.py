@@ -1,0 +1,100 @@
+"""Open every page of the built book in headless Chromium, as a reader would.
+
+Serves ``_build/html`` on localhost, loads each page and fails (exit 1) on:
+a JavaScript error, an image that does not load, or an internal link to a page
+or anchor that does not exist. Saves a full-page screenshot of every chapter
+under ``_build/screenshots/`` to look at.
+
+Usage (``make check-book`` runs it after ``make book``)::
+
+    python tools/check_book_in_browser.py [_build/html] [--chromium /usr/bin/chromium]
+"""
+
+import argparse
+import functools
+import http.server
+import sys
+import threading
+from pathlib import Path
+from urllib.parse import urldefrag, urlparse
+
+from playwright.sync_api import sync_playwright
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+IMAGES_LOADED = """() => Array.from(document.images)
+    .filter(img => !(img.complete && img.naturalWidth > 0))
+    .map(img => img.getAttribute('src'))"""
+LINKS = "() => Array.from(document.querySelectorAll('a[href]')).map(a => a.href)"
+ANCHORS = "() => Array.from(document.querySelectorAll('[id]')).map(e => e.id)"
+
+
+def serve(folder):
+    handler = functools.partial(_QuietHandler, directory=str(folder))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+def check(html_dir, chromium, screenshots):
+    html_dir = Path(html_dir).resolve()
+    pages = sorted(p.relative_to(html_dir).as_posix() for p in html_dir.rglob("*.html")
+                   if "_static" not in p.parts and p.name not in ("genindex.html", "search.html"))
+    pages = [p for p in pages if p != "index.html"]  # a redirect to the intro
+    screenshots.mkdir(parents=True, exist_ok=True)
+    server = serve(html_dir)
+    base = f"http://127.0.0.1:{server.server_address[1]}/"
+    problems, anchors_seen, links_to_check = [], {}, []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        errors = []
+        page.on("pageerror", lambda error: errors.append(error))
+        for name in pages:
+            errors.clear()
+            page.goto(base + name, wait_until="load")
+            page.wait_for_timeout(300)
+            problems += [f"{name}: JavaScript error: {error}" for error in errors]
+            problems += [f"{name}: image does not load: {src}" for src in page.evaluate(IMAGES_LOADED)]
+            anchors_seen[name] = set(page.evaluate(ANCHORS))
+            links_to_check += [(name, href) for href in page.evaluate(LINKS) if href.startswith(base)]
+            page.screenshot(path=str(screenshots / (name.replace("/", "__").removesuffix(".html") + ".png")),
+                            full_page=True)
+            print(f"ok  {name}")
+        browser.close()
+    server.shutdown()
+    for name, href in links_to_check:
+        target, fragment = urldefrag(href)
+        path = urlparse(target).path.lstrip("/") or "index.html"
+        if path.endswith("/"):
+            path += "index.html"
+        if not (html_dir / path).is_file():
+            problems.append(f"{name}: broken link to {href}")
+        elif fragment and path in anchors_seen and fragment not in anchors_seen[path]:
+            problems.append(f"{name}: link to a missing anchor {href}")
+    return pages, problems
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("html_dir", nargs="?", default="_build/html")
+    parser.add_argument("--chromium", default="/usr/bin/chromium")
+    parser.add_argument("--screenshots", default="_build/screenshots")
+    args = parser.parse_args(argv)
+    if not Path(args.html_dir, "index.html").exists():
+        sys.exit(f"{args.html_dir}/index.html not found: build the book first (make book)")
+    pages, problems = check(args.html_dir, args.chromium, Path(args.screenshots))
+    for problem in problems:
+        print("FAIL", problem)
+    print(f"{len(pages)} pages checked in Chromium, {len(problems)} problems; screenshots in {args.screenshots}/")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
