@@ -129,6 +129,13 @@ class ProbeError:
     message: str
 
 
+@dataclass(frozen=True)
+class Opaque:
+    """An object the grader could not bring out of the learner's kernel (only its type is known)."""
+
+    type_name: str
+
+
 class RecordedHistory:
     """A training history rebuilt from the data of a Keras ``History`` (``epoch``, ``history``)."""
 
@@ -154,7 +161,8 @@ def check(name=None, *answers):
     except KeyboardInterrupt:
         raise
     except BaseException as error:  # the promise: a check never raises
-        print(f"{FAIL} {name}: the check itself failed ({type(error).__name__}); please report it.")
+        label = name if isinstance(name, str) else type(name).__name__
+        print(f"{FAIL} {label}: the check itself failed ({type(error).__name__}); please report it.")
 
 
 def evaluate(name, *answers):
@@ -165,7 +173,8 @@ def evaluate(name, *answers):
     question = QUESTIONS.get(name) if isinstance(name, str) else None
     if question is None:
         known = ", ".join(f'"{q}"' for q in QUESTIONS)
-        return Verdict(str(name), 0.0, 0.0, "error", f"there is no question {_short.repr(name)}. The questions are: {known}.")
+        label = _short.repr(name)
+        return Verdict(label, 0.0, 0.0, "error", f"there is no question {label}. The questions are: {known}.")
     if len(answers) != len(question.reads):
         names = ", ".join(a.name for a in question.reads)
         return _verdict(question, 0.0, "error",
@@ -248,6 +257,8 @@ def _verdict(question, fraction, status, message):
 
 
 def _describe(value):
+    if isinstance(value, Opaque):
+        return f"a {value.type_name} object"
     if isinstance(value, np.ndarray):
         return f"an array of shape {value.shape} ({value.dtype})"
     if isinstance(value, (list, tuple)):

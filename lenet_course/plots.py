@@ -212,7 +212,8 @@ def plot_bars(panels, *, highlight=None, fmt=None, title=None, xlabel=None):
 
     A panel may also be a plain sequence of values, labelled 0, 1, 2, ...
     (ten class scores, say). ``highlight`` colours one bar label in every
-    panel; ``fmt`` (e.g. ``"{:.1%}"``) writes each value above its bar.
+    panel; ``fmt`` (e.g. ``"{:.1%}"``, or ``{panel title: format}`` for a format
+    per panel) writes each value above its bar.
 
     Example:
         >>> fig = plot_bars({"parameters": {"paper": 60000, "seed": 61706}}, fmt="{:,}")
@@ -231,8 +232,9 @@ def plot_bars(panels, *, highlight=None, fmt=None, title=None, xlabel=None):
         heights = [float(value) for value in values.values()]
         colors = ["crimson" if highlight is not None and str(highlight) == label else "steelblue" for label in labels]
         bars = ax.bar(labels, heights, color=colors)
-        if fmt:
-            ax.bar_label(bars, [fmt.format(value) for value in values.values()], fontsize=8, padding=2)
+        panel_fmt = fmt.get(name) if isinstance(fmt, dict) else fmt
+        if panel_fmt:
+            ax.bar_label(bars, [panel_fmt.format(value) for value in values.values()], fontsize=8, padding=2)
             ax.margins(y=0.15)
         ax.set_title(name, fontsize=10)
         ax.grid(axis="y", alpha=0.3)
@@ -278,7 +280,7 @@ def plot_per_class_accuracy(labels, predictions, *, title="Accuracy per digit"):
     ax.set_xlabel("true digit")
     ax.set_ylabel("accuracy")
     ax.set_title(title)
-    ax.legend(loc="lower right")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), frameon=False)  # below: bars stay clear
     fig.tight_layout()
     return fig
 
@@ -524,8 +526,8 @@ def show_receptive_fields(image, boxes=(), points=(), *, box_labels=None, point_
     if len(points):
         ys, xs = np.asarray(points, dtype=float).T
         ax.scatter(xs, ys, s=9, color="crimson", zorder=3, label=point_label)
-    ax.set_xlim(-0.5, image.shape[1] - 0.5)
-    ax.set_ylim(image.shape[0] - 0.5, -0.5)
+    ax.set_xlim(-1.0, image.shape[1])  # half a pixel of margin: boxes on the border stay visible
+    ax.set_ylim(image.shape[0], -1.0)
     ax.set_xticks(range(0, image.shape[1], 4))
     ax.set_yticks(range(0, image.shape[0], 4))
     ax.tick_params(labelsize=7)
@@ -533,5 +535,53 @@ def show_receptive_fields(image, boxes=(), points=(), *, box_labels=None, point_
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.06), ncol=2, fontsize=8, frameon=False)
     if title:
         ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def plot_error_per_epoch(histories, *, reference=None, reference_label="reference",
+                         title="Validation error per epoch"):
+    """Validation error (1 - accuracy, in %) per epoch for one or more training runs, log scale.
+
+    Args:
+        histories: ``{run name: history}``, each a Keras ``History`` or its
+            ``.history`` dict with a ``val_...accuracy`` entry.
+        reference: an error rate (a fraction, e.g. 0.0095) drawn as a dashed line.
+        reference_label: the legend text of that line.
+
+    Example:
+        >>> fig = plot_error_per_epoch({"run": {"val_accuracy": [0.9, 0.95]}}, reference=0.0095)
+        >>> [round(float(v), 1) for v in fig.axes[0].lines[0].get_ydata()]
+        [10.0, 5.0]
+    """
+    from matplotlib.ticker import LogLocator, NullFormatter
+
+    if not isinstance(histories, dict) or not histories:
+        raise ValueError(f"Expected histories as a non-empty dict {{name: history}}. "
+                         f"Received: {type(histories).__name__}")
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    longest = 1
+    for name, history in histories.items():
+        logs = history.history if hasattr(history, "history") else history
+        metric = next((key for key in logs if key.startswith("val_") and key.endswith("accuracy")), None)
+        if metric is None:
+            raise ValueError(f"Expected a validation accuracy in the history of {name!r}. "
+                             f"Received: {sorted(logs)}")
+        errors = 100 * (1 - np.asarray(logs[metric], dtype=float))
+        epochs = np.arange(1, len(errors) + 1)
+        longest = max(longest, len(errors))
+        ax.plot(epochs, errors, "o-", markersize=4, label=name)
+    if reference is not None:
+        ax.axhline(100 * reference, color="crimson", linestyle="--", label=f"{reference_label}: {reference:.2%}")
+    ax.set_yscale("log")
+    ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))  # 0.5%, 1%, 2%, 5%, 10%, ...
+    ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda value, _: f"{value:g}%"))
+    ax.yaxis.set_minor_formatter(NullFormatter())
+    ax.set_xticks(np.arange(1, longest + 1, 1 if longest <= 20 else 5))
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("validation error")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8)
+    ax.set_title(title)
     fig.tight_layout()
     return fig

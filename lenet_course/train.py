@@ -3,47 +3,163 @@
 ``train`` is a thin layer over ``model.fit``: it feeds the variant's own inputs
 and targets, seeds everything, and returns Keras's ``History``. A chapter can
 always call ``model.fit`` itself on ``preprocess(...)`` output instead.
+
+How it is fast (each choice measured by ``benchmarks/train_speed.py``, README
+"Performance"): the digits are fed by a ``tf.data`` pipeline (``make_dataset``)
+that shuffles indices, not images, and prefetches the next batch while the
+current one trains; Keras runs ``STEPS_PER_EXECUTION`` batches per call instead
+of one; and ``train(..., fast=True)`` trains on batches of ``FAST_BATCH_SIZE``
+with the learning rate scaled to match. XLA (``jit_compile``) is left to Keras's
+own choice -- on for a GPU, off on a CPU, where it made training slower.
 """
 
 import os
 import time
 
 import keras
+import numpy as np
 
 from .models import encode_labels, preprocess, variant_of
 
+# Batches run per call into TensorFlow. At batch 32 one call per batch costs
+# more in Python and dispatch than the arithmetic of the batch itself.
+STEPS_PER_EXECUTION = 32
 
-def train(model, data, *, epochs=10, batch_size=32, seed=0, validation=True, verbose=None):
+# The batch of ``train(..., fast=True)``: large enough that 2 CPU cores spend
+# their time in the convolutions, small enough that, with the learning rate
+# scaled by the same factor, accuracy after each epoch matches batch 32's
+# (tests/test_train.py checks it against the seed tutorial's code).
+FAST_BATCH_SIZE = 256
+
+
+def train(model, data, *, epochs=10, batch_size=32, seed=0, validation=True, verbose=None, fast=False):
     """Train ``model`` on ``data.x_train`` and return the Keras ``History``.
 
     Args:
         model: a compiled model from ``build_lenet5`` (any variant).
         data: an ``MnistData`` from ``load_mnist`` (raw uint8 digits).
         epochs, batch_size: as in ``model.fit``.
-        seed: seeds Keras, NumPy and Python before training, so the same seed (and
-            the same initial weights) gives the same trained weights.
+        seed: seeds Keras, NumPy, Python and the shuffling before training, so the
+            same seed (and the same initial weights) gives the same trained weights.
         validation: also report loss and accuracy on ``data.x_test`` each epoch
             (monitoring only: nothing is chosen by it).
         verbose: Keras's verbosity. Default: its progress bar, except under CI
             (``CI`` or ``LENET_COURSE_QUIET`` set), where only one summary line is printed.
+        fast: train on batches of ``FAST_BATCH_SIZE`` (256) instead of ``batch_size``,
+            with the optimizer's learning rate multiplied by ``256 / batch_size``
+            for the duration of the call (the "linear scaling rule": one large step
+            does the work of that many small ones). About twice as fast on a CPU, and
+            after the same number of epochs as accurate as ``batch_size``'s small
+            steps. Needs a constant learning rate. A ``batch_size`` of 256 or more
+            is used as it is.
 
     Example:
         >>> model = build_lenet5("paper")                          # doctest: +SKIP
         >>> history = train(model, load_mnist("sample"), epochs=1)  # doctest: +SKIP
         >>> sorted(history.history)                                # doctest: +SKIP
         ['loss', 'rbf_accuracy', 'val_loss', 'val_rbf_accuracy']
+        >>> history = train(model, load_mnist("sample"), epochs=1, fast=True)  # doctest: +SKIP
     """
     variant = variant_of(model)
-    x, y = preprocess(data.x_train, variant), encode_labels(data.y_train, variant)
-    validation_data = (preprocess(data.x_test, variant), encode_labels(data.y_test, variant)) if validation else None
+    epochs, batch_size = _positive_int(epochs, "epochs"), _positive_int(batch_size, "batch_size")
+    step_batch = max(batch_size, FAST_BATCH_SIZE) if fast else batch_size
     quiet = verbose is None and is_quiet()
     keras.utils.set_random_seed(seed)
+    train_set = make_dataset(data.x_train, data.y_train, variant, batch_size=step_batch, shuffle=True, seed=seed)
+    validation_set = make_dataset(data.x_test, data.y_test, variant, batch_size=step_batch) if validation else None
     start = time.perf_counter()
-    history = model.fit(x, y, epochs=epochs, batch_size=batch_size, validation_data=validation_data,
-                        shuffle=True, verbose=0 if quiet else ("auto" if verbose is None else verbose))
+    with _learning_rate_scaled(model, step_batch / batch_size), _steps_per_execution(model, STEPS_PER_EXECUTION):
+        history = model.fit(train_set, epochs=epochs, validation_data=validation_set, shuffle=False,
+                            verbose=0 if quiet else ("auto" if verbose is None else verbose))
     if quiet:
         print(summary_line(history, time.perf_counter() - start))
     return history
+
+
+def make_dataset(images, labels, variant, *, batch_size=32, shuffle=False, seed=0):
+    """Raw digits and labels -> a ``tf.data.Dataset`` of batches the variant trains on.
+
+    The images are preprocessed once (``preprocess``, ``encode_labels``) and held
+    in memory; with ``shuffle``, each pass draws a new order of the *indices*
+    (seeded) and gathers one batch at a time, so no second copy of the images is
+    made; the next batch is prepared while the current one trains.
+
+    Args:
+        images: uint8 digits ``(n, 28, 28)``; labels: digits 0-9 ``(n,)``.
+        variant: ``"paper"``, ``"keras"`` or ``"modern"`` (see ``build_lenet5``).
+        batch_size: images per batch (the last batch may be smaller).
+        shuffle: a new random order on every pass over the data.
+        seed: the seed of that order.
+
+    Example:
+        >>> from lenet_course.data import load_mnist
+        >>> data = load_mnist("sample")
+        >>> batches = make_dataset(data.x_train, data.y_train, "paper", batch_size=256, shuffle=True)
+        >>> x, y = next(iter(batches))
+        >>> tuple(x.shape), tuple(y.shape)
+        ((256, 32, 32, 1), (256,))
+    """
+    import tensorflow as tf
+
+    x, y = preprocess(images, variant), encode_labels(labels, variant)
+    if len(x) != len(y):
+        raise ValueError(f"Expected as many labels as images. Received: {len(x)} images and {len(y)} labels")
+    batch_size = _positive_int(batch_size, "batch_size")
+    x, y = tf.constant(x), tf.constant(y)
+    indices = tf.data.Dataset.range(len(x))
+    if shuffle:
+        indices = indices.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+    batches = indices.batch(batch_size).map(lambda i: (tf.gather(x, i), tf.gather(y, i)))
+    return batches.prefetch(tf.data.AUTOTUNE)
+
+
+def _positive_int(value, name):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"Expected {name} as an integer >= 1. Received: {name}={value!r}")
+    return int(value)
+
+
+class _learning_rate_scaled:
+    """Multiply the optimizer's constant learning rate by ``factor`` inside a ``with``."""
+
+    def __init__(self, model, factor):
+        self.model, self.factor, self.rate = model, factor, None
+
+    def __enter__(self):
+        if self.factor == 1:
+            return
+        optimizer = self.model.optimizer
+        if not isinstance(optimizer.learning_rate, keras.Variable):  # a schedule or a callable
+            raise ValueError(
+                "Expected an optimizer with a constant learning rate: fast=True scales it to the larger "
+                f"batch. Received: {type(optimizer).__name__} with a learning rate that changes "
+                "during training. Train with fast=False, or compile the model with a constant rate."
+            )
+        self.rate = float(keras.ops.convert_to_numpy(optimizer.learning_rate))
+        optimizer.learning_rate = self.rate * self.factor
+
+    def __exit__(self, *exc):
+        if self.rate is not None:
+            self.model.optimizer.learning_rate = self.rate
+
+
+class _steps_per_execution:
+    """Run ``steps`` batches per call inside a ``with``; the model's own setting after it."""
+
+    def __init__(self, model, steps):
+        self.model, self.steps, self.before = model, steps, model.steps_per_execution
+
+    def _set(self, steps):
+        if self.model.steps_per_execution != steps:
+            self.model.steps_per_execution = steps
+            # Keras traces these with the setting baked in; make it trace them again.
+            self.model.train_function = self.model.test_function = self.model.predict_function = None
+
+    def __enter__(self):
+        self._set(self.steps)
+
+    def __exit__(self, *exc):
+        self._set(self.before)
 
 
 def is_quiet():

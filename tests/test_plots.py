@@ -49,6 +49,12 @@ def test_plot_bars_one_axis_per_panel_and_highlight():
     assert [t.get_text() for t in fig.axes[1].texts] == ["1.0", "2.0"]
 
 
+def test_plot_bars_format_per_panel():
+    fig = plot_bars({"share": [0.5, 0.25], "count": [1000, 2]}, fmt={"share": "{:.0%}"})
+    assert [t.get_text() for t in fig.axes[0].texts] == ["50%", "25%"]
+    assert len(fig.axes[1].texts) == 0
+
+
 def test_plot_bars_rejects_non_dict():
     with pytest.raises(ValueError, match="dict"):
         plot_bars([1, 2, 3])
@@ -88,3 +94,123 @@ def test_plot_learning_rates_log_scale_one_line_per_schedule():
 def test_plot_learning_rates_rejects_non_positive_rates():
     with pytest.raises(ValueError, match="positive"):
         plot_learning_rates({"bad": [0.1, 0.0]})
+
+
+# ---- Helpers of chapters 1-6 (data, C1-C5) -----------------------------------------------
+
+from lenet_course.plots import (  # noqa: E402
+    compare_maps,
+    plot_class_counts,
+    plot_value_histograms,
+    show_convolution_step,
+    show_images,
+    show_receptive_fields,
+)
+
+
+def test_plot_class_counts_draws_one_bar_per_class_with_its_count():
+    labels = np.array([0, 1, 1, 3, 3, 3])
+    fig = plot_class_counts(labels, classes=5)
+    ax = fig.axes[0]
+    assert [p.get_height() for p in ax.patches] == [1, 2, 0, 3, 0]
+    assert [t.get_text() for t in ax.texts] == ["1", "2", "0", "3", "0"]
+
+
+@pytest.mark.parametrize("labels", [np.zeros((2, 2), int), np.array([0.5, 1.0])])
+def test_plot_class_counts_rejects_non_integer_or_non_1d_labels(labels):
+    with pytest.raises(ValueError, match="Expected labels"):
+        plot_class_counts(labels)
+
+
+def test_plot_value_histograms_titles_carry_mean_and_std():
+    values = np.array([0.0, 1.0, 2.0, 3.0])
+    fig = plot_value_histograms({"a": values, "b": values * 2})
+    assert len(fig.axes) == 2
+    assert "mean 1.500, std 1.118" in fig.axes[0].get_title()
+    assert "mean 3.000, std 2.236" in fig.axes[1].get_title()
+    assert sum(p.get_height() for p in fig.axes[0].patches) == 4
+
+
+def test_plot_value_histograms_rejects_empty_mapping():
+    with pytest.raises(ValueError, match="at least one"):
+        plot_value_histograms({})
+
+
+def test_show_images_keeps_each_image_and_its_own_range():
+    small, large = np.arange(28 * 28.0).reshape(28, 28), -np.ones((32, 32))
+    fig = show_images({"small": small, "large": large[..., None]})
+    image_axes = [ax for ax in fig.axes if ax.images and ax.get_title()]
+    assert [ax.get_title() for ax in image_axes] == ["small\n28x28", "large\n32x32"]
+    np.testing.assert_array_equal(image_axes[0].images[0].get_array(), small)
+    assert image_axes[0].images[0].get_clim() == (0.0, 28 * 28 - 1.0)
+
+
+def test_show_images_rejects_a_stack_of_images():
+    with pytest.raises(ValueError, match="2D images"):
+        show_images({"stack": np.zeros((3, 28, 28))})
+
+
+def test_show_convolution_step_marks_the_window_and_the_output_pixel():
+    image = np.arange(64.0).reshape(8, 8)
+    kernel = np.ones((5, 5))
+    output = np.zeros((4, 4))
+    output[1, 2] = 7.5
+    fig = show_convolution_step(image, kernel, output, (1, 2))
+    left, middle, right = fig.axes
+    window = left.patches[0]
+    assert (window.get_x(), window.get_y(), window.get_width()) == (1.5, 0.5, 5)
+    assert len(middle.texts) == 25
+    assert "(1, 2) = 7.500" in right.get_title()
+
+
+def test_show_convolution_step_rejects_a_position_outside_the_output():
+    with pytest.raises(ValueError, match="inside the output"):
+        show_convolution_step(np.zeros((8, 8)), np.ones((5, 5)), np.zeros((4, 4)), (4, 0))
+
+
+def test_compare_maps_one_row_per_name_and_symmetric_scales():
+    maps = np.stack([np.full((4, 4), -1.0), np.full((4, 4), 3.0)], axis=-1)
+    fig = compare_maps({"two maps": maps, "one map": np.full((2, 2), 0.5)},
+                       titles={"one map": ["only"]}, cmap={"one map": "gray_r"})
+    axes = np.array(fig.axes).reshape(2, 2)
+    assert axes[0, 0].images[0].get_clim() == (-3.0, 3.0)
+    assert axes[1, 0].get_title() == "only" and axes[1, 0].get_ylabel() == "one map"
+    assert not axes[1, 1].images  # the shorter row leaves its extra panel empty
+    assert axes[1, 0].images[0].get_cmap().name == "gray_r"
+
+
+def test_compare_maps_rejects_wrong_shapes():
+    with pytest.raises(ValueError, match="height, width, maps"):
+        compare_maps({"bad": np.zeros((1, 2, 3, 4))})
+
+
+def test_show_receptive_fields_draws_boxes_and_centres():
+    fig = show_receptive_fields(np.zeros((32, 32)), boxes=[(6, 6, 20), (0, 0, 16)],
+                                points=[(6.5, 6.5), (8.5, 6.5)], box_labels=["a", "b"])
+    ax = fig.axes[0]
+    assert [(p.get_x(), p.get_y(), p.get_width()) for p in ax.patches] == [(5.5, 5.5, 20), (-0.5, -0.5, 16)]
+    np.testing.assert_allclose(ax.collections[0].get_offsets(), [[6.5, 6.5], [6.5, 8.5]])
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["a", "b", "centres"]
+
+
+def test_show_receptive_fields_rejects_non_2d_images():
+    with pytest.raises(ValueError, match="2D image"):
+        show_receptive_fields(np.zeros((2, 32, 32)))
+
+
+def test_plot_error_per_epoch_draws_error_in_percent_and_the_reference():
+    from lenet_course.plots import plot_error_per_epoch
+
+    fig = plot_error_per_epoch({"a": {"val_rbf_accuracy": [0.9, 0.98, 0.99]}, "b": {"val_accuracy": [0.8]}},
+                               reference=0.0095, reference_label="paper")
+    ax = fig.axes[0]
+    np.testing.assert_allclose(ax.lines[0].get_ydata(), [10.0, 2.0, 1.0])
+    np.testing.assert_allclose(ax.lines[2].get_ydata(), [0.95, 0.95])
+    assert "paper: 0.95%" in [t.get_text() for t in ax.get_legend().get_texts()]
+
+
+def test_plot_error_per_epoch_needs_a_validation_accuracy():
+    from lenet_course.plots import plot_error_per_epoch
+
+    with pytest.raises(ValueError, match="validation accuracy"):
+        plot_error_per_epoch({"a": {"loss": [1.0], "accuracy": [0.5]}})

@@ -1,0 +1,197 @@
+"""The grader: solutions earn full marks, untouched exercises 0, broken submissions what they earn."""
+
+import csv
+import importlib.util
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from lenet_course.checks import QUESTIONS, notebooks, questions_for
+from lenet_course.grading import GradingOptions, grade_many, grade_submission, gradescope_results
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT / "tests" / "fixtures"
+# Small limits, so that the broken submissions (an endless loop...) take seconds, not minutes.
+FAST = GradingOptions(cell_timeout=10, timeout=60)
+
+_spec = importlib.util.spec_from_file_location("make_fixtures", FIXTURES / "make_fixtures.py")
+make_fixtures = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(make_fixtures)
+BROKEN = make_fixtures.EXPECTED
+NOT_NOTEBOOKS = make_fixtures.NOT_NOTEBOOKS
+ASSIGNMENT = "01_shapes_and_counts"
+
+
+@pytest.fixture(scope="module")
+def broken(tmp_path_factory):
+    """Grade every fixture in one batch, as an instructor would."""
+    out = tmp_path_factory.mktemp("reports")
+    paths = sorted(FIXTURES.glob("*.ipynb"))
+    reports = grade_many(paths, out, options=FAST, gradescope=True, progress=False)
+    return out, {report.name: report for report in reports}
+
+
+def test_fixtures_are_what_make_fixtures_writes():
+    for name, (sources, _, _) in BROKEN.items():
+        committed = nbformat.read(FIXTURES / f"{name}.ipynb", as_version=4)
+        assert [c.source for c in committed.cells] == [c.source for c in make_fixtures.notebook(sources).cells], name
+    for name, (content, _) in NOT_NOTEBOOKS.items():
+        assert (FIXTURES / f"{name}.ipynb").read_bytes() == content
+
+
+@pytest.mark.parametrize("name", sorted(BROKEN))
+def test_broken_submission_gets_what_its_untouched_parts_earn(broken, name):
+    out, reports = broken
+    _, right, problem = BROKEN[name]
+    report = reports[name]
+    saved = json.loads((out / f"{name}.json").read_text())
+    assert saved == json.loads(json.dumps(report.to_dict()))
+    assert report.status == "graded" and report.assignment == ASSIGNMENT
+    assert {q["name"] for q in report.questions if q["status"] == "passed"} == right
+    expected = sum(QUESTIONS[q].points for q in right)
+    assert report.score == pytest.approx(expected)
+    assert report.max_score == sum(q.points for q in questions_for(ASSIGNMENT))
+    for q in report.questions:
+        assert q["feedback"], q
+    if problem is not None:
+        assert problem in {e["kind"] for e in report.errors}, report.errors
+        assert report.reason, "a problem needs a readable reason"
+    # each run ends within its limits: all cells, plus one cell timeout per answer read, plus start-up
+    assert report.time_seconds < FAST.timeout + 3 * FAST.cell_timeout + 30
+
+
+@pytest.mark.parametrize("name", sorted(NOT_NOTEBOOKS))
+def test_a_file_that_is_not_a_notebook_still_gets_a_report(broken, name):
+    out, reports = broken
+    report = reports[name]
+    assert (out / f"{name}.json").exists()
+    assert report.status == "invalid" and report.score == 0
+    assert report.max_score == len(questions_for(ASSIGNMENT))
+    assert NOT_NOTEBOOKS[name][1] in report.reason
+    assert [q["name"] for q in report.questions] == [q.name for q in questions_for(ASSIGNMENT)]
+
+
+def test_the_reasons_are_readable(broken):
+    _, reports = broken
+    assert "timed out after 10 s" in reports["01-infinite-loop"].reason
+    assert reports["01-infinite-loop"].kernel_restarts == 1  # it ignored the interrupt
+    assert "sys.exit" in reports["01-sys-exit"].reason
+    assert "stopped the kernel" in reports["01-os-exit"].reason and reports["01-os-exit"].kernel_restarts == 1
+    assert "MB of output" in reports["01-output-flood"].reason
+    assert "memory" in reports["01-memory-hog"].reason
+    assert "SyntaxError" in reports["01-syntax-error"].reason
+    deleted = {q["name"]: q for q in reports["01-deleted-cells"].questions}
+    assert deleted["c5-f6-params"]["status"] == "missing" and "deleted" in deleted["c5-f6-params"]["feedback"]
+    blank = reports["01-blank-answers"]
+    assert {q["status"] for q in blank.questions} == {"blank"} and blank.score == 0
+
+
+def test_monkeypatching_the_checks_does_not_change_the_grade(broken):
+    _, reports = broken
+    report = reports["01-monkeypatching"]
+    assert report.errors == []  # its patches ran without error, and changed nothing here
+    status = {q["name"]: q["status"] for q in report.questions}
+    assert status == {"conv-output-size": "failed", "c1-counts": "failed", "c5-f6-params": "passed"}
+    assert report.score == QUESTIONS["c5-f6-params"].points
+
+
+def test_grades_csv_has_a_row_per_submission(broken):
+    out, reports = broken
+    with open(out / "grades.csv", newline="") as file:
+        rows = list(csv.DictReader(file))
+    assert len(rows) == len(reports) == len(list(FIXTURES.glob("*.ipynb")))
+    by_name = {row["name"]: row for row in rows}
+    for name, report in reports.items():
+        assert float(by_name[name]["score"]) == pytest.approx(report.score)
+        assert by_name[name]["status"] == report.status
+    assert {q.name for q in questions_for(ASSIGNMENT)} <= set(rows[0])
+
+
+GRADESCOPE_VISIBILITY = {"hidden", "after_due_date", "after_published", "visible"}
+
+
+def assert_gradescope_format(results):
+    """The fields Gradescope reads from results.json, with their types."""
+    assert isinstance(results["score"], (int, float))
+    assert isinstance(results["execution_time"], (int, float)) and results["execution_time"] >= 0
+    assert isinstance(results["tests"], list) and results["tests"]
+    for test in results["tests"]:
+        assert {"name", "score", "max_score", "status", "output", "visibility"} <= set(test)
+        assert isinstance(test["name"], str) and test["name"]
+        assert isinstance(test["score"], (int, float)) and isinstance(test["max_score"], (int, float))
+        assert 0 <= test["score"] <= test["max_score"]
+        assert test["status"] in {"passed", "failed"}
+        assert isinstance(test["output"], str)
+        assert test["visibility"] in GRADESCOPE_VISIBILITY
+    assert results["score"] == pytest.approx(sum(t["score"] for t in results["tests"]))
+
+
+def test_gradescope_results_json(broken):
+    out, reports = broken
+    results = json.loads((out / "results.json").read_text())
+    assert_gradescope_format(results)
+    assert len(results["tests"]) == sum(len(r.questions) for r in reports.values())
+    single = gradescope_results([reports["01-syntax-error"]])
+    assert_gradescope_format(single)
+    assert single["score"] == reports["01-syntax-error"].score
+    assert [t["status"] for t in single["tests"]] == ["passed", "failed", "passed"]
+
+
+def test_the_total_timeout_stops_a_slow_submission(tmp_path):
+    cells = ["import time\ntime.sleep(3)"] * 4 + ["c5_f6_params = (5 * 5 * 16 + 1) * 120 + (120 + 1) * 84"]
+    path = tmp_path / "01-slow.ipynb"
+    nbformat.write(make_fixtures.notebook(cells), path)
+    report = grade_submission(path, options=GradingOptions(cell_timeout=10, timeout=4))
+    kinds = [e["kind"] for e in report.errors]
+    assert "not-run" in kinds and "total time limit" in report.reason
+    assert report.score == 0  # the answer came after the time ran out
+    assert report.time_seconds < 4 + 3 * 10 + 30
+
+
+def test_an_unknown_assignment_is_said(tmp_path):
+    path = tmp_path / "homework.ipynb"
+    nbformat.write(make_fixtures.notebook(["x = 1"]), path)
+    report = grade_submission(path, options=FAST)
+    assert report.status == "invalid" and "--assignment" in report.reason
+
+
+def test_the_assignment_is_recognised_from_check_calls(tmp_path):
+    path = tmp_path / "my homework.ipynb"
+    nbformat.write(make_fixtures.notebook(["from lenet_course.checks import check",
+                                           "c3_table = None", 'check("c3-table", c3_table)']), path)
+    report = grade_submission(path, options=FAST)
+    assert report.assignment == "02_c3_table" and report.status == "graded" and report.score == 0
+
+
+# ---- the real notebooks: every solution full marks, every untouched exercise 0 ------------------
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    out = tmp_path_factory.mktemp("course")
+    options = GradingOptions(cell_timeout=300, timeout=600)
+    solutions = grade_many(sorted((ROOT / "solutions").glob("*.ipynb")), out / "solutions", options=options,
+                           progress=False)
+    exercises = grade_many(sorted((ROOT / "exercises").glob("*.ipynb")), out / "exercises", options=options,
+                           progress=False)
+    return out, solutions, exercises
+
+
+def test_every_solution_scores_full_marks(course):
+    _, solutions, _ = course
+    assert [r.assignment for r in solutions] == notebooks()
+    for report in solutions:
+        assert report.status == "graded" and report.errors == [], (report.name, report.errors)
+        assert report.score == report.max_score == len(questions_for(report.assignment)), report.questions
+
+
+def test_every_untouched_exercise_scores_zero_and_gets_a_report(course):
+    out, _, exercises = course
+    assert [r.assignment for r in exercises] == notebooks()
+    for report in exercises:
+        assert (out / "exercises" / f"{report.name}.json").exists()
+        assert report.status == "graded" and report.score == 0 and report.max_score > 0
+        assert {q["status"] for q in report.questions} == {"blank"}, report.questions
+        # the cells that need an answer raise, as tagged; nothing else goes wrong
+        assert {e["kind"] for e in report.errors} <= {"exception"}
