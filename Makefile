@@ -20,6 +20,7 @@ book: $(STAMP)            ## build the HTML book into _build/html, executing eve
 test: test-package test-notebooks check-book   ## every test: package (pytest), notebooks (nbval), the built book in a browser
 
 test-package: $(STAMP)
+	$(BIN)/lenet-course exercises --check
 	$(BIN)/python -m pytest tests
 
 test-notebooks: $(STAMP)

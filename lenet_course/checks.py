@@ -32,6 +32,7 @@ Example:
     ❌ c1-counts: not answered yet: ...
 """
 
+import functools
 import math
 import reprlib
 from dataclasses import dataclass, field
@@ -555,6 +556,7 @@ def _judge_lenet5_spec(model):
             f"{rows.total_connections:,} connections.")
 
 
+@functools.lru_cache(maxsize=1)
 def _held_out():
     from .data import load_mnist
 

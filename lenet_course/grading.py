@@ -9,7 +9,7 @@ For every submission, ``grade_submission``:
    kernel process) and with a per-cell and a total timeout. A cell that raises is
    recorded and the next one runs. A cell that outlives its timeout is
    interrupted; if the kernel then no longer answers, or a cell kills the kernel
-   (``os._exit``, ``exit()``), that cell is skipped: a new kernel starts and the
+   (``os._exit``, a signal, a crash), that cell is skipped: a new kernel starts and the
    cells before it run again, so the rest of the notebook still counts.
 3. **extracts** the variables the questions read, with cells of the grader's
    own: data as JSON, a Keras model as a ``.keras`` file loaded back here with
@@ -21,6 +21,10 @@ For every submission, ``grade_submission``:
 
 ``grade_many`` does it for a batch and writes ``DIR/<name>.json`` per submission,
 ``DIR/grades.csv``, and optionally Gradescope's ``DIR/results.json``.
+
+The limits protect the grade and the grader's machine from mistakes, not from an
+attacker: a submission runs as the grader's user, with its files and network. Grade
+untrusted notebooks inside a container (as Gradescope does).
 
 Example:
     >>> report = grade_submission("missing.ipynb", assignment="01_shapes_and_counts")
@@ -50,9 +54,11 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
-from .checks import QUESTIONS, Opaque, Probed, ProbeError, RecordedHistory, judge, notebooks, questions_for
+from .checks import Opaque, Probed, ProbeError, RecordedHistory, judge, notebooks, questions_for
 
 MAX_ANSWER_BYTES = 50 * 2**20  # an extracted answer larger than this is refused
+MAX_NOTEBOOK_BYTES = 100 * 2**20
+MAX_MESSAGE_BYTES = 64 * 2**20  # a larger message from the kernel is dropped
 
 
 @dataclass(frozen=True)
@@ -138,6 +144,8 @@ def read_submission(path):
     if not path.is_file():
         raise InvalidSubmission("cannot read the file: it does not exist" if not path.exists()
                                 else "cannot read the file: it is a folder")
+    if path.stat().st_size > MAX_NOTEBOOK_BYTES:
+        raise InvalidSubmission(f"the file is too large ({path.stat().st_size / 2**20:.0f} MB) for a notebook")
     raw = path.read_bytes()
     if not raw.strip():
         raise InvalidSubmission("the file is empty")
@@ -221,7 +229,7 @@ class _Kernel:
     def __init__(self, workdir, options):
         self.workdir, self.options = workdir, options
         self.client = None
-        self.pid = None
+        self.process = None  # the kernel's Popen
 
     async def start(self):
         import nbformat
@@ -238,6 +246,7 @@ class _Kernel:
 
         self.output_bytes = 0
         self.reply = None
+        self.context = None
         self.client = _Client(
             nbformat.v4.new_notebook(), kernel_name=options.kernel_name, allow_errors=True,
             interrupt_on_timeout=True, timeout=int(options.cell_timeout), startup_timeout=120,
@@ -246,14 +255,35 @@ class _Kernel:
             on_cell_executed=self._on_executed,
         )
         self.client.km = self.client.create_kernel_manager()
-        env = {**os.environ, "MPLBACKEND": "agg", "PYTHONUNBUFFERED": "1"}
+        try:
+            await self._launch()
+        except Exception as error:
+            await self.stop()
+            raise RuntimeError(f"could not start a kernel ({type(error).__name__}: {error}); "
+                               f"is the memory cap ({options.memory_mb:g} MB) too small?") from None
+        return self
+
+    async def _launch(self):
+        import zmq.asyncio
+        from jupyter_core.utils import ensure_async
+
+        options = self.options
+        # Quiet logs (Keras progress bars are output too), and a cache of trained models of the
+        # submission's own, so that no submission can plant a model another one will load.
+        env = {"TF_CPP_MIN_LOG_LEVEL": "3", "LENET_COURSE_QUIET": "1", **os.environ, "MPLBACKEND": "agg",
+               "LENET_COURSE_CACHE": str(self.workdir / ".cache")}
         await self.client.async_start_new_kernel(
             cwd=str(self.workdir), env=env, preexec_fn=_memory_cap(options.memory_mb),
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        await self.client.async_start_new_kernel_client()
-        process = getattr(getattr(self.client.km, "provisioner", None), "process", None)
-        self.pid = getattr(process, "pid", None)
-        return self
+        # The kernel client, as nbclient makes it, but refusing any single message over the limit:
+        # one huge print must not cost the grader gigabytes.
+        self.context = zmq.asyncio.Context()
+        self.context.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)
+        self.client.kc = self.client.km.client(context=self.context)
+        await ensure_async(self.client.kc.start_channels())
+        await ensure_async(self.client.kc.wait_for_ready(timeout=self.client.startup_timeout))
+        self.client.kc.allow_stdin = False
+        self.process = getattr(getattr(self.client.km, "provisioner", None), "process", None)
 
     def _on_executed(self, cell, cell_index, execute_reply):
         self.reply = execute_reply
@@ -286,15 +316,19 @@ class _Kernel:
     async def stop(self):
         if self.client is None:
             return
-        if self.pid:  # the kernel leads its own process group: end it and anything it started
+        # The kernel leads its own process group: end it and anything it started. Only while
+        # it has not been reaped, so that its id cannot belong to another process yet.
+        if hasattr(os, "killpg") and self.process is not None and self.process.poll() is None:
             try:
-                os.killpg(self.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError, OSError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except OSError:
                 pass
         try:
             await self.client._async_cleanup_kernel()
         except Exception:
             pass
+        if self.context is not None:
+            self.context.destroy(linger=0)
         self.client = None
 
 
@@ -358,7 +392,7 @@ class _Runner:
             self.problems.append((position, "timeout", f"timed out after {outcome.seconds:g} s and was interrupted"))
         elif outcome.status == "dead":
             self.problems.append((position, "dead-kernel",
-                                  "stopped the kernel (os._exit, exit() or a crash); the grader restarted it "
+                                  "stopped the kernel (os._exit, a signal or a crash); the grader restarted it "
                                   "without this cell"))
 
     async def recover(self, skip=None):
@@ -651,11 +685,15 @@ def _grade_into(report, path, options):
 
     cells = notebook.cells
     code = [(index, cell.source) for index, cell in enumerate(cells) if cell.cell_type == "code"]
+    # The submission runs in one fresh folder; its answers come back through another, which it
+    # cannot know in advance (or delete) while its own cells run.
     workdir = Path(tempfile.mkdtemp(prefix="lenet-course-grade-"))
+    exchange = Path(tempfile.mkdtemp(prefix="lenet-course-answers-"))
     try:
-        problems, answers, restarts = asyncio.run(_run_and_extract(code, questions, workdir, options))
+        problems, answers, restarts = _run_coroutine(_run_and_extract(code, questions, workdir, exchange, options))
     finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+        for folder in (workdir, exchange):
+            shutil.rmtree(folder, ignore_errors=True)
     report.kernel_restarts = restarts
     report.errors = [asdict(Problem(None if pos is None else code[pos][0] + 1, kind, message))
                      for pos, kind, message in problems]
@@ -676,15 +714,27 @@ def _grade_into(report, path, options):
     report.questions = [asdict(r) for r in results]
     report.score = round(sum(r.score for r in results), 4)
     report.reason = _summarise(report)
+    if "keras" in sys.modules:  # free the models this submission loaded before the next one
+        sys.modules["keras"].backend.clear_session()
 
 
-async def _run_and_extract(code, questions, workdir, options):
+def _run_coroutine(coroutine):
+    """``asyncio.run``, also from inside a running event loop (e.g. a Jupyter notebook)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
+async def _run_and_extract(code, questions, workdir, exchange, options):
     deadline = time.monotonic() + options.timeout
     runner = _Runner([source for _, source in code], workdir, options, deadline)
     try:
         await runner.run_all()
-        exchange = workdir / f".grader-{secrets.token_hex(8)}"
-        exchange.mkdir()
         rng = np.random.default_rng(secrets.randbits(64))
         answers = await _extract(runner, questions, exchange, options, rng)
     finally:

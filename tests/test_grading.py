@@ -195,3 +195,27 @@ def test_every_untouched_exercise_scores_zero_and_gets_a_report(course):
         assert {q["status"] for q in report.questions} == {"blank"}, report.questions
         # the cells that need an answer raise, as tagged; nothing else goes wrong
         assert {e["kind"] for e in report.errors} <= {"exception"}
+
+
+def test_docstring_examples():
+    import doctest
+
+    from lenet_course import cli, grading
+
+    for module in (grading, cli):
+        result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+        assert result.attempted > 0 and result.failed == 0, module.__name__
+
+
+def test_grading_works_from_inside_an_event_loop(tmp_path):
+    """An instructor may call the grader from a notebook, where an event loop is already running."""
+    import asyncio
+
+    path = tmp_path / "01-small.ipynb"
+    nbformat.write(make_fixtures.notebook(["c5_f6_params = 58284"]), path)
+
+    async def inside_a_loop():
+        return grade_submission(path, options=FAST)
+
+    report = asyncio.run(inside_a_loop())
+    assert report.status == "graded" and report.score == 1

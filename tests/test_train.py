@@ -1,8 +1,14 @@
+import importlib.util
+import math
+from pathlib import Path
+
 import keras
 import numpy as np
 import pytest
 
-from lenet_course.train import paper_learning_rate_schedule
+from lenet_course.data import MnistData
+from lenet_course.models import accuracy, build_lenet5
+from lenet_course.train import FAST_BATCH_SIZE, make_dataset, paper_learning_rate_schedule, train
 
 
 def test_paper_schedule_gives_the_papers_rates_from_its_first_rate():
@@ -38,3 +44,142 @@ def test_paper_schedule_sets_the_optimizers_rate_during_fit():
     x, y = np.ones((4, 3), "float32"), np.zeros((4, 1), "float32")
     model.fit(x, y, epochs=6, verbose=0, callbacks=[paper_learning_rate_schedule(0.01), record])
     np.testing.assert_allclose(seen, [0.01, 0.01, 0.004, 0.004, 0.004, 0.002], rtol=1e-6)
+
+
+# ----------------------------------------------------------------------------------------------
+# The training path (issue 5): fast, and as accurate as the seed tutorial's own Keras code.
+# Its speed is measured by benchmarks/train_speed.py, never asserted here.
+
+EQUIVALENCE_EPOCHS = 5
+SEED_TUTORIAL = Path(__file__).resolve().parents[1] / "benchmarks" / "seed_tutorial.py"
+
+
+def load_seed_tutorial():
+    spec = importlib.util.spec_from_file_location("seed_tutorial", SEED_TUTORIAL)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def first(data, n):
+    return MnistData(data.x_train[:n], data.y_train[:n], data.x_test[:128], data.y_test[:128],
+                     data.source, data.description)
+
+
+@pytest.fixture(scope="module")
+def seed_code_accuracy(sample):
+    """Held-out accuracy of the seed tutorial's code, seeded, after EQUIVALENCE_EPOCHS epochs."""
+    tutorial = load_seed_tutorial()
+    keras.utils.set_random_seed(0)
+    model = tutorial.train_tutorial(sample.x_train, sample.y_train, epochs=EQUIVALENCE_EPOCHS)
+    x_test, _ = tutorial.tutorial_inputs(sample.x_test, sample.y_test)
+    return float(np.mean(np.argmax(model.predict(x_test, verbose=0), axis=-1) == sample.y_test))
+
+
+def test_the_keras_variant_starts_from_the_seed_tutorials_weights():
+    tutorial = load_seed_tutorial()
+    keras.utils.set_random_seed(0)
+    theirs = tutorial.tutorial_model().get_weights()
+    ours = build_lenet5("keras", seed=0).get_weights()
+    assert len(theirs) == len(ours) and all(np.array_equal(a, b) for a, b in zip(theirs, ours))
+
+
+def test_fast_training_reads_digits_as_well_as_the_seed_tutorials_code(sample, seed_code_accuracy):
+    model = build_lenet5("keras", seed=0)
+    train(model, sample, epochs=EQUIVALENCE_EPOCHS, seed=0, validation=False, fast=True)
+    fast_accuracy = accuracy(model, sample.x_test, sample.y_test)
+    assert abs(fast_accuracy - seed_code_accuracy) <= 0.005, (
+        f"after {EQUIVALENCE_EPOCHS} epochs: fast path {fast_accuracy:.2%}, seed code {seed_code_accuracy:.2%}")
+
+
+def test_the_comparison_catches_large_batches_without_a_scaled_learning_rate(sample, seed_code_accuracy):
+    # The same large batches as the fast path, but the compiled rate: far fewer, equally small steps.
+    model = build_lenet5("keras", seed=0)
+    train(model, sample, epochs=EQUIVALENCE_EPOCHS, batch_size=FAST_BATCH_SIZE, seed=0, validation=False)
+    assert seed_code_accuracy - accuracy(model, sample.x_test, sample.y_test) > 0.005
+
+
+def test_fast_scales_the_learning_rate_for_the_large_batches_and_restores_it(sample, monkeypatch):
+    data = first(sample, 1000)
+    model = build_lenet5("keras", seed=0)
+    rates, fit = [], model.fit
+
+    def recording_fit(*args, **kwargs):
+        rates.append(float(model.optimizer.learning_rate))
+        return fit(*args, **kwargs)
+
+    monkeypatch.setattr(model, "fit", recording_fit)
+    history = train(model, data, epochs=1, batch_size=32, seed=0, validation=False, verbose=0, fast=True)
+    assert rates == pytest.approx([0.01 * FAST_BATCH_SIZE / 32])
+    assert history.params["steps"] == math.ceil(1000 / FAST_BATCH_SIZE)
+    assert float(model.optimizer.learning_rate) == pytest.approx(0.01)
+
+    def interrupted_fit(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(model, "fit", interrupted_fit)
+    with pytest.raises(KeyboardInterrupt):
+        train(model, data, epochs=1, seed=0, validation=False, verbose=0, fast=True)
+    assert float(model.optimizer.learning_rate) == pytest.approx(0.01)
+
+
+def test_without_fast_train_keeps_the_batch_and_the_rate(sample):
+    model = build_lenet5("keras", seed=0)
+    history = train(model, first(sample, 1000), epochs=1, batch_size=50, seed=0, validation=False, verbose=0)
+    assert history.params["steps"] == 20 and float(model.optimizer.learning_rate) == pytest.approx(0.01)
+
+
+def test_fast_training_is_reproducible(sample):
+    def weights(seed):
+        model = build_lenet5("paper", seed=seed)
+        train(model, first(sample, 512), epochs=1, seed=seed, verbose=0, fast=True)
+        return model.get_weights()
+
+    once, again, other = weights(0), weights(0), weights(1)
+    assert all(np.array_equal(a, b) for a, b in zip(once, again))
+    assert not all(np.array_equal(a, b) for a, b in zip(once, other))
+
+
+def test_fast_refuses_a_learning_rate_schedule(sample):
+    model = build_lenet5("keras", seed=0)
+    schedule = keras.optimizers.schedules.ExponentialDecay(0.01, decay_steps=100, decay_rate=0.5)
+    model.compile(keras.optimizers.SGD(schedule), "categorical_crossentropy", metrics=["accuracy"])
+    with pytest.raises(ValueError, match="constant learning rate"):
+        train(model, first(sample, 256), epochs=1, verbose=0, fast=True)
+
+
+@pytest.mark.parametrize("argument", [{"epochs": 0}, {"batch_size": 0}, {"batch_size": 2.5}, {"epochs": True}])
+def test_train_rejects_bad_epochs_and_batch_sizes(sample, argument):
+    name = next(iter(argument))
+    with pytest.raises(ValueError, match=name):
+        train(build_lenet5("keras"), first(sample, 64), verbose=0, **argument)
+
+
+def test_make_dataset_shows_every_digit_once_per_pass_in_a_new_seeded_order():
+    images = np.zeros((200, 28, 28), np.uint8)
+    images[:, 0, 0] = np.arange(200)  # each digit carries its index in its first pixel
+    labels = np.arange(200) % 10
+
+    def two_passes(seed):
+        batches = make_dataset(images, labels, "modern", batch_size=64, shuffle=True, seed=seed)
+        orders = []
+        for _ in range(2):
+            pairs = [(np.rint(x.numpy()[:, 0, 0, 0] * 255).astype(int), y.numpy()) for x, y in batches]
+            index, label = (np.concatenate(column) for column in zip(*pairs))
+            assert np.array_equal(label, index % 10)  # images and labels stay together
+            orders.append(index)
+        return orders
+
+    first_pass, second_pass = two_passes(0)
+    assert sorted(first_pass) == list(range(200)) and sorted(second_pass) == list(range(200))
+    assert not np.array_equal(first_pass, second_pass)
+    assert np.array_equal(two_passes(0)[0], first_pass)
+    assert not np.array_equal(two_passes(1)[0], first_pass)
+    in_order = np.concatenate([np.rint(x.numpy()[:, 0, 0, 0] * 255) for x, _ in
+                               make_dataset(images, labels, "modern", batch_size=64)])
+    assert np.array_equal(in_order, np.arange(200))
+
+
+def test_make_dataset_rejects_labels_that_do_not_match_the_images():
+    with pytest.raises(ValueError, match="as many labels as images"):
+        make_dataset(np.zeros((5, 28, 28), np.uint8), np.zeros(4, np.int64), "paper")
