@@ -33,8 +33,9 @@ CHROMIUM ?= /usr/bin/chromium
 chromium:                 ## Debian's chromium, installed once if missing (needs root and apt)
 	@test -x $(CHROMIUM) || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
 
-sync: $(STAMP)            ## after editing a chapter's .md: regenerate its paired .ipynb
-	for md in book/*.md solutions/*.md; do grep -q '{code-cell}' $$md && $(BIN)/jupytext --quiet --to ipynb $$md || true; done
+sync: $(STAMP)            ## after editing a .md: regenerate the paired .ipynb files and exercises/
+	for md in book/*.md; do grep -q '{code-cell}' $$md && $(BIN)/jupytext --quiet --update --to ipynb $$md || true; done
+	$(BIN)/lenet-course exercises
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
