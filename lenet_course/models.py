@@ -59,7 +59,12 @@ def build_lenet5(variant="paper", *, seed=0):
         raise ValueError(f"Expected variant to be one of {VARIANTS}. Received: variant={variant!r}")
     if seed is not None:
         keras.utils.set_random_seed(seed)
-    model = {"paper": _paper, "keras": _keras_tutorial, "modern": _modern}[variant]()
+    if variant == "paper":
+        model = _paper()
+    elif variant == "keras":
+        model = _seed_shaped("keras", "tanh", keras.layers.AveragePooling2D)
+    else:
+        model = _seed_shaped("modern", "relu", keras.layers.MaxPooling2D)
     _compile(model, variant)
     return model
 
@@ -102,39 +107,22 @@ def _paper():
     )
 
 
-def _keras_tutorial():
+def _seed_shaped(variant, activation, pooling):
+    """The seed tutorial's layers; "modern" is the same with ReLU and max pooling."""
     L = keras.layers
     return LeNet5(
         [
             keras.Input((28, 28, 1)),
-            L.Conv2D(6, 5, padding="same", activation="tanh", name="C1"),
-            L.AveragePooling2D(2, name="S2"),
-            L.Conv2D(16, 5, activation="tanh", name="C3"),
-            L.AveragePooling2D(2, name="S4"),
-            L.Conv2D(120, 5, activation="tanh", name="C5"),
+            L.Conv2D(6, 5, padding="same", activation=activation, name="C1"),
+            pooling(2, name="S2"),
+            L.Conv2D(16, 5, activation=activation, name="C3"),
+            pooling(2, name="S4"),
+            L.Conv2D(120, 5, activation=activation, name="C5"),
             L.Flatten(name="flatten"),
-            L.Dense(84, activation="tanh", name="F6"),
+            L.Dense(84, activation=activation, name="F6"),
             L.Dense(10, activation="softmax", name="output"),
         ],
-        name="lenet5_keras",
-    )
-
-
-def _modern():
-    L = keras.layers
-    return LeNet5(
-        [
-            keras.Input((28, 28, 1)),
-            L.Conv2D(6, 5, padding="same", activation="relu", name="C1"),
-            L.MaxPooling2D(2, name="S2"),
-            L.Conv2D(16, 5, activation="relu", name="C3"),
-            L.MaxPooling2D(2, name="S4"),
-            L.Conv2D(120, 5, activation="relu", name="C5"),
-            L.Flatten(name="flatten"),
-            L.Dense(84, activation="relu", name="F6"),
-            L.Dense(10, activation="softmax", name="output"),
-        ],
-        name="lenet5_modern",
+        name=f"lenet5_{variant}",
     )
 
 

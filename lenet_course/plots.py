@@ -25,13 +25,13 @@ def _grid(n, ncols, size=0.85):
 def show_digits(images, labels=None, predictions=None, *, ncols=10, title=None):
     """A grid of digits, captioned by label (and prediction, in red when wrong)."""
     images = np.asarray(images)
-    fig, axes = _grid(len(images), ncols, size=1.1 if predictions is not None else 0.85)
+    fig, axes = _grid(len(images), ncols, size=1.15 if predictions is not None else 0.85)
     for i, (ax, image) in enumerate(zip(axes, images)):
         ax.imshow(np.squeeze(image), cmap="gray_r")
         if predictions is not None:
             wrong = labels is not None and predictions[i] != labels[i]
-            text = f"pred {predictions[i]}" + (f" (true {labels[i]})" if wrong else "")
-            ax.set_title(text, fontsize=9 if wrong else 10, color="crimson" if wrong else "black")
+            text = f"read {predictions[i]}" + (f"\ntrue {labels[i]}" if wrong else "")
+            ax.set_title(text, fontsize=11, color="crimson" if wrong else "black")
         elif labels is not None:
             ax.set_title(str(labels[i]), fontsize=11)
     if title:

@@ -14,6 +14,7 @@ own choice -- on for a GPU, off on a CPU, where it made training slower.
 """
 
 import os
+import sys
 import time
 
 import keras
@@ -177,8 +178,10 @@ def trained_lenet5(variant="paper", data=None, *, epochs=10, batch_size=32, seed
 
     Several chapters need the same trained network; the first one trains it, the
     others load it (the result is the same either way, since training is seeded).
-    The cache key holds the variant, the data, the epochs, the batch size and the
-    seed. A cache file that does not load is ignored and the model retrained.
+    The cache key holds the variant, the epochs, the batch size, the seed, a
+    fingerprint of the training data and of the package's model and training
+    code, so a change to any of them trains afresh. A cache file that does not
+    load is ignored and the model retrained.
 
     Args:
         data: an ``MnistData``; default ``load_mnist()``.
@@ -190,16 +193,22 @@ def trained_lenet5(variant="paper", data=None, *, epochs=10, batch_size=32, seed
     Example:
         >>> model, history = trained_lenet5("paper", load_mnist("sample"), epochs=2)  # doctest: +SKIP
     """
+    import hashlib
     import json
     from pathlib import Path
 
-    from . import __version__
+    from . import layers, models
     from .data import load_mnist
     from .models import build_lenet5
 
     data = load_mnist() if data is None else data
     folder = Path(cache_dir or os.environ.get("LENET_COURSE_CACHE") or Path.home() / ".cache" / "lenet_course")
-    key = f"{variant}-{data.source}{len(data.x_train)}-e{epochs}-b{batch_size}-s{seed}-v{__version__}"
+    fingerprint = hashlib.sha256()
+    for part in (data.x_train, data.y_train):
+        fingerprint.update(np.ascontiguousarray(part).tobytes())
+    for module in (layers, models, sys.modules[__name__]):
+        fingerprint.update(Path(module.__file__).read_bytes())
+    key = f"{variant}-{data.source}{len(data.x_train)}-e{epochs}-b{batch_size}-s{seed}-{fingerprint.hexdigest()[:12]}"
     model_path, history_path = folder / f"{key}.keras", folder / f"{key}.json"
     if model_path.exists() and history_path.exists():
         try:
