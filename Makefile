@@ -48,7 +48,7 @@ $(STAMP): requirements.txt pyproject.toml
 bench: $(STAMP)           ## training speed: the seed tutorial's code vs the package (README "Performance"; ~2 min)
 	$(BIN)/python benchmarks/train_speed.py
 
-bench-quick: $(STAMP)     ## the same, as a 40-second smoke test (numbers not meaningful)
+bench-quick: $(STAMP)     ## the same, as a 20-second smoke test (numbers not meaningful)
 	$(BIN)/python benchmarks/train_speed.py --quick
 
 book-time: $(STAMP)       ## execute every chapter and exercise notebook, seconds per notebook and total

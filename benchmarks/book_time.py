@@ -94,7 +94,8 @@ def run_notebook(path, timeout):
         client.execute()
         error = None
     except Exception as problem:  # report it, time the rest
-        error = f"{problem.__class__.__name__}: {str(problem).strip().splitlines()[-1][:120] if str(problem).strip() else ''}"
+        last_line = (str(problem).strip().splitlines() or [""])[-1]
+        error = f"{problem.__class__.__name__}: {last_line[:120]}"
     return time.perf_counter() - start, error
 
 

@@ -18,10 +18,10 @@ own preprocessing; the tutorial's ``fit`` gets arrays it prepared once.
 It also measures what the paper's partially connected C3 costs next to a dense
 16-map convolution of the same shape (forward and backward, as in training).
 
-    python benchmarks/train_speed.py            # the shipped sample (8,000 digits), ~2 minutes
-    python benchmarks/train_speed.py --quick    # smoke test: 2,048 digits, 3 repeats, ~40 s
-    python benchmarks/train_speed.py --data full --epochs 1   # full MNIST (downloads it once)
-    python benchmarks/train_speed.py --ablation # also: exact batch 32, 1 step per call, XLA
+    python benchmarks/train_speed.py             # the shipped sample (8,000 digits), ~2 minutes
+    python benchmarks/train_speed.py --quick     # smoke test, ~20 s: 2,048 digits, numbers not meaningful
+    python benchmarks/train_speed.py --data full # full MNIST, 1 epoch per run (downloads it once)
+    python benchmarks/train_speed.py --ablation  # also (b) without each of its choices, ~4 minutes
 
 The last line is ``speedup vs seed code: X.XX×``, the median images/s of (b) over (a).
 """
@@ -44,10 +44,12 @@ CONFIGS = {
     "keras": "(b) build_lenet5('keras') + train(fast=True)",
     "paper": "(c) build_lenet5('paper') + train(fast=True)",
 }
-ABLATION = {
-    "keras-exact": "    train(fast=False): batch 32, lr as compiled",
-    "keras-1step": "    train(fast=True), 1 step per call",
-    "keras-xla": "    train(fast=True) + jit_compile (XLA)",
+ABLATION = {  # (b) without one of its choices, or with another one
+    "keras-exact": "    (b) with fast=False: batch 32, rate as compiled",
+    "keras-exact-1step": "    (b) with fast=False and 1 batch per call",
+    "keras-1step": "    (b) with 1 batch per call",
+    "keras-b256": "    (b) with batches of 256 (rate x 8)",
+    "keras-xla": "    (b) with XLA (jit_compile=True)",
 }
 C3_BATCHES = (32, 256)
 
@@ -79,6 +81,15 @@ def main(argv=None):
 
 def conductor(args):
     configs = dict(CONFIGS, **(ABLATION if args.ablation else {}))
+    from lenet_course.data import load_mnist
+
+    try:
+        data = load_mnist(args.data)  # fail here, with load_mnist's own message, not in every worker
+    except OSError as error:
+        raise SystemExit(f"train_speed.py: {error}") from None
+    if args.images and args.images > len(data.x_train):
+        raise SystemExit(f"train_speed.py: --images {args.images} is more than the {len(data.x_train):,} "
+                         f"training digits of the {args.data} data")
     load_before = _load_average()
     print(f"machine: {_machine()}")
     print(f"load average before: {load_before}")
@@ -96,7 +107,7 @@ def conductor(args):
         for _ in range(args.repeats):
             for name, w in workers.items():
                 times[name].append(w.ask("run"))
-        peaks = {name: w.ask("quit")["peak_rss_mb"] for name, w in workers.items()}
+        final = {name: w.ask("quit") for name, w in workers.items()}
     finally:
         for w in workers.values():
             w.close()
@@ -105,17 +116,18 @@ def conductor(args):
     rates = {name: sorted(images / r["seconds"] for r in times[name]) for name in configs}
     seed = statistics.median(rates["seed"])
     header = f"{'configuration':48s} {'images/s median':>15s} {'min':>7s} {'max':>7s} {'vs (a)':>7s} " \
-             f"{'peak MB':>8s} {'warm-up s':>9s}"
+             f"{'peak MB':>8s} {'warm-up s':>9s} {'accuracy':>8s}"
     print(header)
     print("-" * len(header))
     for name, label in configs.items():
-        r = rates[name]
-        peak = f"{peaks[name]:8.0f}" if peaks[name] else f"{'n/a':>8s}"
+        r, peak = rates[name], final[name]["peak_rss_mb"]
         print(f"{label:48s} {statistics.median(r):15,.0f} {r[0]:7,.0f} {r[-1]:7,.0f} "
-              f"{statistics.median(r) / seed:6.2f}× {peak} {warmup[name]['seconds']:9.1f}")
-    print("(peak MB: the peak resident memory of the configuration's own process, TensorFlow included;")
-    if ready["seed"]["rss_mb"]:
-        print(f" {ready['seed']['rss_mb']:.0f} MB of it is TensorFlow, Keras and the data before training starts)")
+              f"{statistics.median(r) / seed:6.2f}× {f'{peak:8.0f}' if peak else 'n/a'.rjust(8)} "
+              f"{warmup[name]['seconds']:9.1f} {final[name]['accuracy']:8.2%}")
+    before = f"; {ready['seed']['rss_mb']:.0f} MB of it before training starts" if ready["seed"]["rss_mb"] else ""
+    print(f"peak MB: peak resident memory of the configuration's own process, TensorFlow included{before}.")
+    print(f"warm-up s: the first, untimed run (it traces the model). accuracy: on the "
+          f"{ready['seed']['test_images']:,} held-out digits after the warm-up and all timed runs.")
 
     print("\nC3 forward + backward, partially connected (60 kernels) vs a dense Conv2D(16, 5) (96 kernels):")
     for batch in C3_BATCHES:
@@ -139,6 +151,8 @@ class Worker:
                    "--epochs", str(args.epochs), "--repeats", str(args.repeats)]
         if args.images:
             command += ["--images", str(args.images)]
+        if args.quick:
+            command += ["--quick"]
         env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL=os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3"))
         self.name = name
         self.log = tempfile.TemporaryFile("w+")  # the worker's stderr, shown if it fails
@@ -186,20 +200,22 @@ def worker(args):
     devices = [f"{d.device_type}:{d.name.split(':')[-1]}" for d in tf.config.list_physical_devices()]
     send(answer, {"tensorflow": tf.__version__, "keras": keras.__version__, "devices": devices,
                   "data": data.description.splitlines()[0], "images": len(data.x_train) * args.epochs,
-                  "rss_mb": _rss_mb()})
+                  "test_images": len(data.x_test), "rss_mb": _rss_mb()})
     for command in sys.stdin:
         command = command.strip()
         if command == "run":
             send(answer, run())
         elif command == "quit":
-            send(answer, {"peak_rss_mb": _peak_rss_mb()})
+            send(answer, {"peak_rss_mb": _peak_rss_mb(), "accuracy": getattr(run, "accuracy", lambda: 0.0)()})
             return 0
     return 0
 
 
 def training_runner(name, data, epochs):
     import keras
+    import numpy as np
 
+    from lenet_course import models
     from lenet_course import train as training
     from lenet_course.models import build_lenet5
 
@@ -213,22 +229,32 @@ def training_runner(name, data, epochs):
 
         def fit():
             model.fit(x_train, y_train, batch_size=BATCH_SIZE, epochs=epochs, verbose=0)
+
+        def accuracy():
+            x_test, _ = tutorial_inputs(data.x_test, data.y_test)
+            return float(np.mean(np.argmax(model.predict(x_test, verbose=0), axis=-1) == data.y_test))
     else:
         model = build_lenet5("paper" if name == "paper" else "keras", seed=0)
-        fast = name != "keras-exact"
-        if name == "keras-1step":
+        fast = not name.startswith("keras-exact")
+        if name.endswith("-1step"):
             training.STEPS_PER_EXECUTION = 1
+        if name == "keras-b256":
+            training.FAST_BATCH_SIZE = 256
         if name == "keras-xla":
             model.jit_compile = True
 
         def fit():
             training.train(model, data, epochs=epochs, seed=0, validation=False, verbose=0, fast=fast)
 
+        def accuracy():
+            return models.accuracy(model, data.x_test, data.y_test)
+
     def run():
         start = time.perf_counter()
         fit()
         return {"seconds": time.perf_counter() - start}
 
+    run.accuracy = accuracy
     return run
 
 
@@ -240,7 +266,7 @@ def c3_runner(args):
 
     from lenet_course.layers import C3_TABLE, PartialConv2D
 
-    loops = 20 if args.images and args.images <= 2048 else 100
+    loops = 25 if args.quick else 100
     steps = {}
     for batch in C3_BATCHES:
         x = tf.constant(np.random.default_rng(0).normal(size=(batch, 14, 14, 6)).astype("float32"))
@@ -248,15 +274,27 @@ def c3_runner(args):
             layer(x)
             steps[f"{kind}{batch}"] = (_gradient_step(layer), x)
 
+    def timed(key):
+        step, x = steps[key]
+        start = time.perf_counter()
+        for _ in range(loops):
+            grads = step(x)
+        float(grads[0][0, 0, 0, 0])  # wait for the last step
+        return time.perf_counter() - start
+
     def run():
         result = {}
-        for key, (step, x) in steps.items():
-            step(x)  # traced and warm
-            start = time.perf_counter()
-            for _ in range(loops):
-                grads = step(x)
-            float(grads[0][0, 0, 0, 0])  # wait for the last step
-            result[key] = (time.perf_counter() - start) / loops
+        for batch in C3_BATCHES:
+            partial, dense = f"partial{batch}", f"dense{batch}"
+            for key in (partial, dense):
+                for _ in range(10):
+                    steps[key][0](steps[key][1])  # traced and warm
+            # partial, dense, dense, partial, ...: a drift in the machine's load hits both alike
+            totals = {partial: 0.0, dense: 0.0}
+            for round_ in range(4):
+                for key in ((partial, dense) if round_ % 2 == 0 else (dense, partial)):
+                    totals[key] += timed(key)
+            result.update({key: total / (4 * loops) for key, total in totals.items()})
         return result
 
     return run
@@ -292,7 +330,8 @@ def _machine():
                 break
     except OSError:
         pass
-    return f"{cpu}, {os.cpu_count()} logical CPUs, {platform.system()} {platform.release()}, Python {platform.python_version()}"
+    return (f"{cpu}, {os.cpu_count()} logical CPUs, {platform.system()} {platform.release()}, "
+            f"Python {platform.python_version()}")
 
 
 def _load_average():

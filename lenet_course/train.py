@@ -4,13 +4,14 @@
 and targets, seeds everything, and returns Keras's ``History``. A chapter can
 always call ``model.fit`` itself on ``preprocess(...)`` output instead.
 
-How it is fast (each choice measured by ``benchmarks/train_speed.py``, README
-"Performance"): the digits are fed by a ``tf.data`` pipeline (``make_dataset``)
-that shuffles indices, not images, and prefetches the next batch while the
-current one trains; Keras runs ``STEPS_PER_EXECUTION`` batches per call instead
-of one; and ``train(..., fast=True)`` trains on batches of ``FAST_BATCH_SIZE``
-with the learning rate scaled to match. XLA (``jit_compile``) is left to Keras's
-own choice -- on for a GPU, off on a CPU, where it made training slower.
+How it is fast (each choice measured by ``benchmarks/train_speed.py --ablation``,
+README "Performance"): Keras runs ``STEPS_PER_EXECUTION`` batches per call into
+TensorFlow instead of one, which changes nothing in the arithmetic; and
+``train(..., fast=True)`` trains on batches of ``FAST_BATCH_SIZE`` with the
+learning rate scaled to match. Tried and left out, because they did not help on
+2 CPU cores: a ``tf.data`` pipeline of our own (no faster than the one Keras
+builds from NumPy arrays), XLA (``jit_compile=True``: slower; Keras's own choice
+stays -- XLA on a GPU, not on a CPU) and bfloat16 (no faster).
 """
 
 import os
@@ -22,16 +23,21 @@ import numpy as np
 
 from .models import encode_labels, preprocess, variant_of
 
-# Batches run per call into TensorFlow. At batch 32 one call per batch costs
-# more in Python and dispatch than the arithmetic of the batch itself.
+# Batches run per call into TensorFlow (Keras's ``steps_per_execution``): fewer
+# round trips through Python for the same arithmetic -- the trained weights are
+# bit for bit those of one batch per call -- and 8-10% faster on 2 CPU cores.
 STEPS_PER_EXECUTION = 32
 
 # The batch of ``train(..., fast=True)``: large enough that 2 CPU cores spend
 # their time in the convolutions, small enough that, with the learning rate
 # scaled by the same factor, accuracy after each epoch matches batch 32's
 # (tests/test_train.py checks it against the seed tutorial's code). Measured on
-# the sample after 5 epochs, seeds 0-4: 128 is within 0.4 points of batch 32
-# every time; 256 trains 7% faster but lags by 0.5 points on average.
+# the sample, held-out accuracy next to batch 32's (seeds 0-4 for "keras", 0-1
+# for the others): at 128, "keras" stays within 0.4 points after 5 and after 10
+# epochs, "paper" within 0.5, and "modern" gains about 0.6. At 256, which trains
+# 4-29% faster on 2 cores (two ablation runs), "keras" trails by up to 1.05
+# points after 5 epochs and "paper" by up to 0.75 after 10; at 512 "keras"
+# trails by up to 1.1.
 FAST_BATCH_SIZE = 128
 
 
@@ -42,8 +48,8 @@ def train(model, data, *, epochs=10, batch_size=32, seed=0, validation=True, ver
         model: a compiled model from ``build_lenet5`` (any variant).
         data: an ``MnistData`` from ``load_mnist`` (raw uint8 digits).
         epochs, batch_size: as in ``model.fit``.
-        seed: seeds Keras, NumPy, Python and the shuffling before training, so the
-            same seed (and the same initial weights) gives the same trained weights.
+        seed: seeds Keras, NumPy and Python before training, so the same seed (and
+            the same initial weights) gives the same trained weights.
         validation: also report loss and accuracy on ``data.x_test`` each epoch
             (monitoring only: nothing is chosen by it).
         verbose: Keras's verbosity. Default: its progress bar, except under CI
@@ -51,10 +57,10 @@ def train(model, data, *, epochs=10, batch_size=32, seed=0, validation=True, ver
         fast: train on batches of ``FAST_BATCH_SIZE`` (128) instead of ``batch_size``,
             with the optimizer's learning rate multiplied by ``128 / batch_size``
             for the duration of the call (the "linear scaling rule": one large step
-            does the work of that many small ones). About twice as fast on a CPU, and
-            after the same number of epochs as accurate as ``batch_size``'s small
-            steps. Needs a constant learning rate. A ``batch_size`` of 128 or more
-            is used as it is.
+            does the work of that many small ones). About 1.7 times as fast on 2 CPU
+            cores, and after the same number of epochs as accurate as batch 32's
+            small steps. Needs a constant learning rate. A ``batch_size`` of 128 or
+            more is used as it is.
 
     Example:
         >>> model = build_lenet5("paper")                          # doctest: +SKIP
@@ -66,57 +72,18 @@ def train(model, data, *, epochs=10, batch_size=32, seed=0, validation=True, ver
     variant = variant_of(model)
     epochs, batch_size = _positive_int(epochs, "epochs"), _positive_int(batch_size, "batch_size")
     step_batch = max(batch_size, FAST_BATCH_SIZE) if fast else batch_size
+    x, y = preprocess(data.x_train, variant), encode_labels(data.y_train, variant)
+    validation_data = (preprocess(data.x_test, variant), encode_labels(data.y_test, variant)) if validation else None
     quiet = verbose is None and is_quiet()
-    keras.utils.set_random_seed(seed)
-    train_set = make_dataset(data.x_train, data.y_train, variant, batch_size=step_batch, shuffle=True, seed=seed)
-    validation_set = make_dataset(data.x_test, data.y_test, variant, batch_size=step_batch) if validation else None
     _run_steps_per_execution(model, STEPS_PER_EXECUTION)
+    keras.utils.set_random_seed(seed)
     start = time.perf_counter()
     with _learning_rate_scaled(model, step_batch / batch_size):
-        history = model.fit(train_set, epochs=epochs, validation_data=validation_set, shuffle=False,
-                            verbose=0 if quiet else ("auto" if verbose is None else verbose))
+        history = model.fit(x, y, epochs=epochs, batch_size=step_batch, validation_data=validation_data,
+                            shuffle=True, verbose=0 if quiet else ("auto" if verbose is None else verbose))
     if quiet:
         print(summary_line(history, time.perf_counter() - start))
     return history
-
-
-def make_dataset(images, labels, variant, *, batch_size=32, shuffle=False, seed=0):
-    """Raw digits and labels -> a ``tf.data.Dataset`` of batches the variant trains on.
-
-    The images are preprocessed once (``preprocess``, ``encode_labels``) and held
-    in memory; with ``shuffle``, each pass draws a new order of the *indices*
-    (seeded) and gathers one batch at a time, so no second copy of the images is
-    made; the next batch is prepared while the current one trains.
-
-    Args:
-        images: uint8 digits ``(n, 28, 28)``; labels: digits 0-9 ``(n,)``.
-        variant: ``"paper"``, ``"keras"`` or ``"modern"`` (see ``build_lenet5``).
-        batch_size: images per batch (the last batch may be smaller).
-        shuffle: a new random order on every pass over the data.
-        seed: the seed of that order.
-
-    Example:
-        >>> from lenet_course.data import load_mnist
-        >>> data = load_mnist("sample")
-        >>> batches = make_dataset(data.x_train, data.y_train, "paper", batch_size=256, shuffle=True)
-        >>> x, y = next(iter(batches))
-        >>> tuple(x.shape), tuple(y.shape)
-        ((256, 32, 32, 1), (256,))
-    """
-    import tensorflow as tf
-
-    x, y = preprocess(images, variant), encode_labels(labels, variant)
-    if len(x) != len(y):
-        raise ValueError(f"Expected as many labels as images. Received: {len(x)} images and {len(y)} labels")
-    batch_size = _positive_int(batch_size, "batch_size")
-    indices = tf.data.Dataset.range(len(x))
-    if shuffle:
-        indices = indices.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
-    # Every batch of indices is paired with the whole arrays (the same tensors, not copies).
-    arrays = tf.data.Dataset.from_tensors((x, y)).repeat()
-    batches = tf.data.Dataset.zip(indices.batch(batch_size), arrays)
-    batches = batches.map(lambda i, xy: (tf.gather(xy[0], i), tf.gather(xy[1], i)))
-    return batches.prefetch(tf.data.AUTOTUNE)
 
 
 def _positive_int(value, name):

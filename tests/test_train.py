@@ -8,7 +8,7 @@ import pytest
 
 from lenet_course.data import MnistData
 from lenet_course.models import accuracy, build_lenet5
-from lenet_course.train import FAST_BATCH_SIZE, make_dataset, paper_learning_rate_schedule, train
+from lenet_course.train import FAST_BATCH_SIZE, STEPS_PER_EXECUTION, paper_learning_rate_schedule, train
 
 
 def test_paper_schedule_gives_the_papers_rates_from_its_first_rate():
@@ -84,6 +84,17 @@ def test_the_keras_variant_starts_from_the_seed_tutorials_weights():
     assert len(theirs) == len(ours) and all(np.array_equal(a, b) for a, b in zip(theirs, ours))
 
 
+def test_without_fast_train_trains_exactly_as_the_seed_tutorials_code(sample):
+    # Same initial weights, same batches in the same order (Keras shuffles both), same
+    # arithmetic: only the number of batches per call into TensorFlow differs.
+    data = first(sample, 1000)
+    keras.utils.set_random_seed(0)
+    theirs = load_seed_tutorial().train_tutorial(data.x_train, data.y_train, epochs=2).get_weights()
+    model = build_lenet5("keras", seed=0)
+    train(model, data, epochs=2, batch_size=32, seed=0, validation=False, verbose=0)
+    assert all(np.array_equal(a, b) for a, b in zip(theirs, model.get_weights()))
+
+
 def test_fast_training_reads_digits_as_well_as_the_seed_tutorials_code(sample, seed_code_accuracy):
     model = build_lenet5("keras", seed=0)
     train(model, sample, epochs=EQUIVALENCE_EPOCHS, seed=0, validation=False, fast=True)
@@ -155,31 +166,13 @@ def test_train_rejects_bad_epochs_and_batch_sizes(sample, argument):
         train(build_lenet5("keras"), first(sample, 64), verbose=0, **argument)
 
 
-def test_make_dataset_shows_every_digit_once_per_pass_in_a_new_seeded_order():
-    images = np.zeros((200, 28, 28), np.uint8)
-    images[:, 0, 0] = np.arange(200)  # each digit carries its index in its first pixel
-    labels = np.arange(200) % 10
+def test_several_batches_per_call_change_nothing_in_the_arithmetic(sample, monkeypatch):
+    def weights(steps):
+        monkeypatch.setattr("lenet_course.train.STEPS_PER_EXECUTION", steps)
+        model = build_lenet5("keras", seed=0)
+        train(model, first(sample, 500), epochs=2, seed=0, verbose=0)
+        assert model.steps_per_execution == steps
+        return model.get_weights()
 
-    def two_passes(seed):
-        batches = make_dataset(images, labels, "modern", batch_size=64, shuffle=True, seed=seed)
-        orders = []
-        for _ in range(2):
-            pairs = [(np.rint(x.numpy()[:, 0, 0, 0] * 255).astype(int), y.numpy()) for x, y in batches]
-            index, label = (np.concatenate(column) for column in zip(*pairs))
-            assert np.array_equal(label, index % 10)  # images and labels stay together
-            orders.append(index)
-        return orders
-
-    first_pass, second_pass = two_passes(0)
-    assert sorted(first_pass) == list(range(200)) and sorted(second_pass) == list(range(200))
-    assert not np.array_equal(first_pass, second_pass)
-    assert np.array_equal(two_passes(0)[0], first_pass)
-    assert not np.array_equal(two_passes(1)[0], first_pass)
-    in_order = np.concatenate([np.rint(x.numpy()[:, 0, 0, 0] * 255) for x, _ in
-                               make_dataset(images, labels, "modern", batch_size=64)])
-    assert np.array_equal(in_order, np.arange(200))
-
-
-def test_make_dataset_rejects_labels_that_do_not_match_the_images():
-    with pytest.raises(ValueError, match="as many labels as images"):
-        make_dataset(np.zeros((5, 28, 28), np.uint8), np.zeros(4, np.int64), "paper")
+    one, many = weights(1), weights(STEPS_PER_EXECUTION)
+    assert all(np.allclose(a, b, rtol=1e-5, atol=1e-6) for a, b in zip(one, many))
