@@ -190,6 +190,24 @@ def predict_digits(model, images, *, batch_size=256):
     return np.argmax(outputs, axis=-1)
 
 
+def apply_layers(model, inputs, names):
+    """Run network inputs through the named layers of ``model``, in order; NumPy out.
+
+    Unlike calling the model, this starts and stops at any layer and takes any
+    image size, which is how a chapter looks inside the network or feeds C5 a
+    larger S4.
+
+    Example:
+        >>> model = build_lenet5("paper")
+        >>> apply_layers(model, np.zeros((1, 40, 40, 1), "float32"), ["C1", "S2", "C3", "S4"]).shape
+        (1, 7, 7, 16)
+    """
+    outputs = inputs
+    for name in names:
+        outputs = model.get_layer(name)(outputs)
+    return keras.ops.convert_to_numpy(outputs)
+
+
 def accuracy(model, images, labels):
     """Fraction of ``images`` that ``predict_digits`` labels correctly."""
     return float(np.mean(predict_digits(model, images) == np.asarray(labels)))

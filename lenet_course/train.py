@@ -14,14 +14,19 @@ builds from NumPy arrays), XLA (``jit_compile=True``: slower; Keras's own choice
 stays -- XLA on a GPU, not on a CPU) and bfloat16 (no faster).
 """
 
+import hashlib
+import json
 import os
 import sys
 import time
+from pathlib import Path
 
 import keras
 import numpy as np
 
-from .models import encode_labels, preprocess, variant_of
+from . import layers, models
+from .data import load_mnist
+from .models import build_lenet5, encode_labels, preprocess, variant_of
 
 # Batches run per call into TensorFlow (Keras's ``steps_per_execution``): fewer
 # round trips through Python for the same arithmetic -- the trained weights are
@@ -41,7 +46,8 @@ STEPS_PER_EXECUTION = 32
 FAST_BATCH_SIZE = 128
 
 
-def train(model, data, *, epochs=10, batch_size=32, seed=0, validation=True, verbose=None, fast=False):
+def train(model, data, *, epochs=10, batch_size=32, seed=0, validation=True, verbose=None, fast=False,
+          callbacks=None):
     """Train ``model`` on ``data.x_train`` and return the Keras ``History``.
 
     Args:
@@ -61,6 +67,7 @@ def train(model, data, *, epochs=10, batch_size=32, seed=0, validation=True, ver
             cores, and after the same number of epochs as accurate as batch 32's
             small steps. Needs a constant learning rate. A ``batch_size`` of 128 or
             more is used as it is.
+        callbacks: Keras callbacks for ``model.fit``, e.g. ``paper_learning_rate_schedule()``.
 
     Example:
         >>> model = build_lenet5("paper")                          # doctest: +SKIP
@@ -80,7 +87,8 @@ def train(model, data, *, epochs=10, batch_size=32, seed=0, validation=True, ver
     start = time.perf_counter()
     with _learning_rate_scaled(model, step_batch / batch_size):
         history = model.fit(x, y, epochs=epochs, batch_size=step_batch, validation_data=validation_data,
-                            shuffle=True, verbose=0 if quiet else ("auto" if verbose is None else verbose))
+                            shuffle=True, callbacks=callbacks,
+                            verbose=0 if quiet else ("auto" if verbose is None else verbose))
     if quiet:
         print(summary_line(history, time.perf_counter() - start))
     return history
@@ -160,14 +168,6 @@ def trained_lenet5(variant="paper", data=None, *, epochs=10, batch_size=32, seed
     Example:
         >>> model, history = trained_lenet5("paper", load_mnist("sample"), epochs=2)  # doctest: +SKIP
     """
-    import hashlib
-    import json
-    from pathlib import Path
-
-    from . import layers, models
-    from .data import load_mnist
-    from .models import build_lenet5
-
     data = load_mnist() if data is None else data
     folder = Path(cache_dir or os.environ.get("LENET_COURSE_CACHE") or Path.home() / ".cache" / "lenet_course")
     fingerprint = hashlib.sha256()

@@ -5,6 +5,7 @@ import pytest
 from lenet_course.layers import PartialConv2D, RBFOutput, Subsampling
 from lenet_course.models import (
     PAPER_COUNTS,
+    apply_layers,
     build_lenet5,
     layer_table,
     predict_digits,
@@ -137,3 +138,12 @@ def test_paper_model_roundtrip(paper, tmp_path, sample):
     np.testing.assert_array_equal(np.asarray(loaded(x)), np.asarray(paper(x)))
     assert variant_of(loaded) == "paper"
     assert layer_table(loaded).total_params == 60_000
+
+
+def test_apply_layers_runs_named_layers_on_any_image_size(paper, sample):
+    x = preprocess(sample.x_test[:2], "paper")
+    s4 = apply_layers(paper, x, ["C1", "S2", "C3", "S4"])
+    assert s4.shape == (2, 5, 5, 16) and isinstance(s4, np.ndarray)
+    distances = apply_layers(paper, apply_layers(paper, s4, ["C5", "flatten"]), ["F6", "output"])
+    np.testing.assert_allclose(distances, np.asarray(paper(x)), rtol=1e-5, atol=1e-4)
+    assert apply_layers(paper, np.zeros((1, 40, 40, 1), "float32"), ["C1", "S2", "C3", "S4", "C5"]).shape == (1, 3, 3, 120)

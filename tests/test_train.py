@@ -243,3 +243,10 @@ def test_trained_lenet5_caches_and_ignores_a_broken_cache(sample, tmp_path, caps
     retrained, _ = trained_lenet5("paper", data, epochs=1, cache_dir=tmp_path)
     assert "ignoring unreadable cache" in capsys.readouterr().out
     assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), retrained.get_weights()))
+
+
+def test_train_passes_callbacks_to_fit(sample):
+    seen = []
+    record = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: seen.append(epoch))
+    train(build_lenet5("paper"), small(sample, 64), epochs=2, seed=0, callbacks=[record])
+    assert seen == [0, 1]
