@@ -54,6 +54,34 @@ def test_first_code_cell_installs_the_package_in_colab_only(md):
     assert "remove-cell" in first.metadata.get("tags", [])
 
 
+@pytest.mark.parametrize("md", notebook_sources(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_notebooks_import_no_book_build_tool(md):
+    """Colab has no myst-nb or jupyter-book: a notebook may import only what the package brings."""
+    for cell in jupytext.read(md).cells:
+        if cell.cell_type == "code":
+            assert not re.search(r"^\s*(from|import) (myst_nb|jupyter_book|sphinx)", cell.source, re.M), (
+                f"{md.name} imports a book-build tool; use lenet_course.book.glue")
+
+
+def test_glue_without_myst_nb_does_nothing_or_shows_the_value(monkeypatch, capsys):
+    from lenet_course import book
+
+    monkeypatch.setattr(book, "_myst_nb_glue", None)
+    book.glue("name", 1234, display=False)
+    assert capsys.readouterr().out == ""
+    book.glue("name", 1234)
+    assert capsys.readouterr().out.strip() == "1234"
+
+
+def test_glue_with_myst_nb_publishes_the_value(monkeypatch):
+    from lenet_course import book
+
+    published = []
+    monkeypatch.setattr(book, "_myst_nb_glue", lambda *args, **kwargs: published.append((args, kwargs)))
+    book.glue("c1_params", "156", display=False)
+    assert published == [(("c1_params", "156"), {"display": False})]
+
+
 def test_every_toc_entry_exists():
     for entry in toc_chapters():
         assert (ROOT / f"{entry}.md").exists() or (ROOT / f"{entry}.ipynb").exists(), entry

@@ -92,16 +92,21 @@ def test_environment_variable_overrides_auto(monkeypatch):
         load_mnist()
 
 
-def test_auto_falls_back_to_the_sample_offline_and_says_why(tmp_path, offline, no_env, capsys):
+def test_auto_falls_back_to_the_sample_offline_and_says_why_once(tmp_path, offline, no_env, capsys, monkeypatch):
+    monkeypatch.setattr(data_module, "_said_why_the_sample", False)
     loaded = load_mnist(data_home=tmp_path)
     assert loaded.source == "sample"
     line = capsys.readouterr().out.strip()
     assert line.count("\n") == 0
-    assert "full MNIST unavailable" in line and "not cached" in line and "shipped MNIST sample" in line
+    assert "full MNIST is not available" in line and "not been downloaded" in line
+    assert "no internet connection" in line and "sample shipped with the course" in line
+    assert "Error" not in line and "gaierror" not in line  # no diagnostics for a learner
+    assert load_mnist(data_home=tmp_path).source == "sample"
+    assert capsys.readouterr().out == ""  # said once per session
 
 
 def test_full_is_an_error_offline_not_a_fallback(tmp_path, offline):
-    with pytest.raises(OSError, match="not cached.*cannot be reached"):
+    with pytest.raises(OSError, match="not been downloaded.*no internet connection"):
         load_mnist(source="full", data_home=tmp_path)
 
 
@@ -114,6 +119,7 @@ def test_full_loads_a_cached_file_with_the_right_hash(tmp_path, offline, monkeyp
 
 
 def test_a_corrupted_cached_file_is_refused_offline(tmp_path, offline, monkeypatch, no_env, capsys):
+    monkeypatch.setattr(data_module, "_said_why_the_sample", False)
     digest = fake_full_mnist(tmp_path / "mnist.npz")
     monkeypatch.setitem(FULL_MNIST, "sha256", digest)
     with open(tmp_path / "mnist.npz", "r+b") as file:  # truncate: a download cut short
