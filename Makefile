@@ -11,13 +11,13 @@ export LENET_COURSE_QUIET := 1
 
 NOTEBOOKS = $(wildcard book/*.ipynb) $(wildcard solutions/*.ipynb) $(wildcard exercises/*.ipynb)
 
-.PHONY: book test test-package test-notebooks check-book chromium sync clean
+.PHONY: book test test-package test-notebooks test-colab test-minimum check-book chromium sync clean
 
 book: $(STAMP)            ## build the HTML book into _build/html, executing every chapter
 	$(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
 	@echo "Book: _build/html/index.html"
 
-test: test-package test-notebooks check-book   ## every test: package (pytest), notebooks (nbval), the built book in a browser
+test: test-package test-notebooks test-colab test-minimum check-book   ## every test (README)
 
 test-package: $(STAMP)
 	$(BIN)/lenet-course exercises --check
@@ -25,6 +25,15 @@ test-package: $(STAMP)
 
 test-notebooks: $(STAMP)
 	$(BIN)/python -m pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=600 -p no:cacheprovider $(NOTEBOOKS)
+
+# Where learners run the notebooks: a separate environment with Colab's own versions and nothing
+# of requirements.txt; then the oldest versions pyproject.toml allows. Both cached in
+# ~/.cache/lenet_course/envs, keyed by their file (the first run downloads them: a few minutes).
+test-colab:               ## every notebook in a Colab-like environment (envs/colab.txt)
+	$(PYTHON) tools/learner_env.py envs/colab.txt --notebooks $(NOTEBOOKS)
+
+test-minimum:             ## the package tests and every notebook on the declared minimum versions
+	$(PYTHON) tools/learner_env.py envs/minimum.txt --pytest --notebooks $(NOTEBOOKS)
 
 check-book: book chromium   ## open every page of the built book in headless Chromium; screenshots in _build/screenshots
 	$(BIN)/python tools/check_book_in_browser.py _build/html --chromium $(CHROMIUM)
