@@ -137,7 +137,7 @@ def run_package_tests(environment):
 
 
 RUNNER = r"""
-import sys, time, nbformat
+import re, sys, time, nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 path, cwd = sys.argv[1], sys.argv[2]
@@ -150,7 +150,7 @@ except CellExecutionError as error:
                  for o in c.outputs)), None)
     source = cell.source.strip().splitlines()[:4] if cell else []
     print("  in the cell starting:", *("    " + line for line in source), sep="\n")
-    print("  " + str(error).strip().splitlines()[-1][:500])
+    print("  " + re.sub(r"\x1b\[[0-9;]*m", "", str(error).strip().splitlines()[-1])[:500])
     sys.exit(1)
 print(f"{time.time() - start:6.1f} s")
 """
