@@ -30,8 +30,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = Path(os.environ.get("LENET_COURSE_ENV_CACHE", Path.home() / ".cache" / "lenet_course" / "envs"))
-# Test tooling, not learner packages: only the --pytest run needs them.
-TEST_TOOLS = ["pytest==9.2.0", "pyyaml==6.0.4"]
+# Test tooling, not learner packages: only the --pytest run needs them (jupytext: the exercise
+# generator, an instructor's tool, which the CLI tests run).
+TEST_TOOLS = ["pytest==9.2.0", "pyyaml==6.0.4", "jupytext==1.19.6"]
 # Tests that need the book's build tools (jupytext, jupyter-book) or a browser: not a learner's.
 BUILD_TOOL_TESTS = ["tests/test_book.py"]
 
