@@ -186,8 +186,12 @@ def trained_lenet5(variant="paper", data=None, *, epochs=10, batch_size=32, seed
     history = train(model, data, epochs=epochs, batch_size=batch_size, seed=seed).history
     history = {name: [float(v) for v in values] for name, values in history.items()}
     folder.mkdir(parents=True, exist_ok=True)
-    model.save(model_path)
-    history_path.write_text(json.dumps(history))
+    # Written under a private name, then renamed: notebooks running side by side never see half a file.
+    partial = folder / f"{key}.{os.getpid()}.partial"
+    model.save(partial.with_suffix(".keras"))
+    partial.with_suffix(".json").write_text(json.dumps(history))
+    os.replace(partial.with_suffix(".json"), history_path)
+    os.replace(partial.with_suffix(".keras"), model_path)
     return model, history
 
 

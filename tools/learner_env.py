@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -157,22 +158,30 @@ print(f"{time.time() - start:6.1f} s")
 """
 
 
-def execute_notebooks(environment, notebooks):
-    """Each notebook in a fresh kernel and an empty folder; returns the ones that failed."""
+def execute_notebooks(environment, notebooks, jobs=2):
+    """Each notebook in a fresh kernel and an empty folder; returns the ones that failed.
+
+    ``jobs`` notebooks run side by side: much of a notebook's time is its kernel starting and
+    importing TensorFlow on one core. They share one trained-model cache, empty at the start.
+    """
     python = str(environment / "bin" / "python")
-    failed = []
     with tempfile.TemporaryDirectory() as scratch:
         env = dict(os.environ, LENET_COURSE_CACHE=str(Path(scratch) / "cache"), MPLBACKEND="agg")
         env.pop("PYTHONPATH", None)
-        for notebook in notebooks:
+
+        def execute(notebook):
             folder = Path(tempfile.mkdtemp(dir=scratch))
-            result = subprocess.run([python, "-c", RUNNER, str(Path(notebook).resolve()), str(folder)],
-                                    cwd=folder, env=env, capture_output=True, text=True)
-            status = result.stdout.strip() if result.returncode == 0 else "FAILED"
-            print(f"  {notebook:<45} {status.splitlines()[-1] if result.returncode == 0 else status}", flush=True)
-            if result.returncode != 0:
-                print(result.stdout.rstrip() or result.stderr.strip()[-2000:])
-                failed.append(notebook)
+            return subprocess.run([python, "-c", RUNNER, str(Path(notebook).resolve()), str(folder)],
+                                  cwd=folder, env=env, capture_output=True, text=True)
+
+        failed = []
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            for notebook, result in zip(notebooks, pool.map(execute, notebooks)):
+                if result.returncode == 0:
+                    print(f"  {notebook:<45} {result.stdout.strip().splitlines()[-1]}", flush=True)
+                else:
+                    print(f"  {notebook:<45} FAILED\n{result.stdout.rstrip() or result.stderr.strip()[-2000:]}")
+                    failed.append(notebook)
     return failed
 
 
@@ -187,6 +196,7 @@ def main(argv=None):
     parser.add_argument("environment_file")
     parser.add_argument("--pytest", action="store_true", help="also run the package tests there")
     parser.add_argument("--notebooks", nargs="*", default=[], help="notebooks to execute there")
+    parser.add_argument("--jobs", type=int, default=2, help="notebooks run side by side (default 2)")
     args = parser.parse_args(argv)
     start = time.time()
     version, pins = read_environment_file(args.environment_file)
@@ -195,7 +205,7 @@ def main(argv=None):
     if args.pytest:
         run_package_tests(environment)
     print(f"executing {len(args.notebooks)} notebooks in {environment.name}:", flush=True)
-    failed = execute_notebooks(environment, args.notebooks)
+    failed = execute_notebooks(environment, args.notebooks, args.jobs)
     minutes = (time.time() - start) / 60
     if failed:
         raise SystemExit(f"FAIL: {len(failed)} of {len(args.notebooks)} notebooks failed in "
