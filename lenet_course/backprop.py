@@ -1,23 +1,25 @@
-"""Backpropagation through LeNet-5 in NumPy: each layer's backward pass, and a training step.
+"""Backpropagation through LeNet-5 in NumPy: every layer's backward pass, training.
 
 For each forward pass in ``lenet_course.reference`` there is a backward pass here with
-the same name and ``_backward``. It takes what the forward pass took (the layer's input
-and parameters) and ``grad``, the gradient of the loss with respect to the layer's
-output, and returns the gradients with respect to the input and to each parameter: the
-chain rule, one layer at a time.
+the same name and ``_backward``. It takes the layer's input, the weights it needs and
+``grad``, the gradient of the loss with respect to the layer's output, and returns the
+gradients with respect to the input and to each weight: the chain rule, one layer at
+a time.
 
-Unlike the reference loops, everything here works on a batch ``(n, height, width, maps)``
-and is vectorised, so that NumPy trains the whole network in seconds per epoch. The
-convolution becomes one matrix product over all its windows (``im2col``); the
-``*_forward`` functions are these batched forward passes, checked against the reference
-loops and against Keras by ``tests/test_backprop.py``. ``lenet5_forward`` and
-``lenet5_backward`` chain the layers of ``build_lenet5("paper")``, and ``train_step``
-makes one step of SGD with momentum, as the compiled Keras model does.
+Unlike the reference loops, everything here works on a batch
+``(n, height, width, maps)`` and is vectorised, so that NumPy trains the whole network
+in seconds per epoch. The convolution becomes one matrix product over all its windows
+(``im2col``); the ``*_forward`` functions are these batched forward passes, checked
+against the reference loops and against Keras by ``tests/test_backprop.py``.
+``lenet5_forward`` and ``lenet5_backward`` chain the layers of
+``build_lenet5("paper")``, and ``train_step`` makes one step of SGD with momentum, as
+the compiled Keras model does. ``numerical_gradient`` checks a gradient by finite
+differences.
 
 Example:
     >>> rng = np.random.default_rng(0)
     >>> images, kernels = rng.normal(size=(2, 8, 8, 1)), rng.normal(size=(5, 5, 1, 3))
-    >>> grad = np.ones((2, 4, 4, 3))   # d loss / d output, for loss = sum of the outputs
+    >>> grad = np.ones((2, 4, 4, 3))   # dL/d(output) for L = the sum of the outputs
     >>> grad_images, grad_kernels, grad_biases = conv2d_backward(images, kernels, grad)
     >>> grad_images.shape, grad_kernels.shape, grad_biases.tolist()
     ((2, 8, 8, 1), (5, 5, 1, 3), [32.0, 32.0, 32.0])
@@ -31,7 +33,7 @@ from .layers import C3_TABLE
 A, S = 1.7159, 2.0 / 3.0  # the scaled tanh f(a) = A tanh(S a)
 
 
-# --- convolution (C1, C5) ---------------------------------------------------------------
+# --- convolution (C1, C5) ---------------------------------------------------------
 
 
 def im2col(images, k):
@@ -53,13 +55,14 @@ def im2col(images, k):
         array([ 0.,  1.,  2.,  4.,  5.,  6.,  8.,  9., 10.])
     """
     n, height, width, maps = images.shape
-    windows = sliding_window_view(images, (k, k), axis=(1, 2))  # (n, out_h, out_w, maps, k, k)
+    # (n, out_h, out_w, maps, k, k), a view: nothing is copied yet
+    windows = sliding_window_view(images, (k, k), axis=(1, 2))
     windows = windows.transpose(0, 1, 2, 4, 5, 3)  # (n, out_h, out_w, k, k, maps)
     return windows.reshape(n, height - k + 1, width - k + 1, k * k * maps)
 
 
 def col2im(columns, image_shape, k):
-    """The way back from ``im2col``: add each window's entries onto the pixels they came from.
+    """The way back from ``im2col``: add each window entry onto the pixel it came from.
 
     A pixel lies in up to k x k windows, so it collects up to k * k contributions.
 
@@ -79,7 +82,7 @@ def col2im(columns, image_shape, k):
 
 
 def conv2d_forward(images, kernels, biases):
-    """``reference.conv2d`` on a batch, as one matrix product: ``im2col(images) @ kernels``.
+    """``reference.conv2d`` on a batch, as one matrix product: ``im2col @ kernels``.
 
     Args:
         images: ``(n, height, width, in_maps)``.
@@ -90,7 +93,8 @@ def conv2d_forward(images, kernels, biases):
         ``(n, height - k + 1, width - k + 1, out_maps)``.
 
     Example:
-        >>> conv2d_forward(np.ones((1, 6, 6, 2)), np.ones((5, 5, 2, 3)), np.zeros(3)).shape
+        >>> images, kernels = np.ones((1, 6, 6, 2)), np.ones((5, 5, 2, 3))
+        >>> conv2d_forward(images, kernels, np.zeros(3)).shape
         (1, 2, 2, 3)
     """
     k, _, in_maps, out_maps = kernels.shape
@@ -100,11 +104,11 @@ def conv2d_forward(images, kernels, biases):
 def conv2d_backward(images, kernels, grad):
     """Gradients of a convolution, given ``grad`` = dL/d(output).
 
-    With ``out[n, y, x, m] = sum_{i, j, c} in[n, y + i, x + j, c] K[i, j, c, m] + b[m]``:
+    With ``out[n, y, x, m] = sum_{i, j, c} in[n, y+i, x+j, c] K[i, j, c, m] + b[m]``:
 
-        dL/dK[i, j, c, m]  = sum_{n, y, x} in[n, y + i, x + j, c] grad[n, y, x, m]
+        dL/dK[i, j, c, m]  = sum_{n, y, x} in[n, y+i, x+j, c] grad[n, y, x, m]
         dL/db[m]           = sum_{n, y, x} grad[n, y, x, m]
-        dL/din[n, p, q, c] = sum_{i, j, m} grad[n, p - i, q - j, m] K[i, j, c, m]
+        dL/din[n, p, q, c] = sum_{i, j, m} grad[n, p-i, q-j, m] K[i, j, c, m]
 
     In im2col form the first is ``columns^T @ grad`` (each window times its output's
     gradient, added up over positions and images); the last is ``grad @ K^T``, one
@@ -115,8 +119,8 @@ def conv2d_backward(images, kernels, grad):
         ``(grad_images, grad_kernels, grad_biases)``, shaped like the arguments.
 
     Example:
-        >>> g_in, g_k, g_b = conv2d_backward(np.ones((1, 6, 6, 1)), np.ones((5, 5, 1, 2)),
-        ...                                  np.ones((1, 2, 2, 2)))
+        >>> images, kernels = np.ones((1, 6, 6, 1)), np.ones((5, 5, 1, 2))
+        >>> g_in, g_k, g_b = conv2d_backward(images, kernels, np.ones((1, 2, 2, 2)))
         >>> g_in[0, :, :, 0].astype(int)   # how many (window, map) pairs use each pixel
         array([[2, 4, 4, 4, 4, 2],
                [4, 8, 8, 8, 8, 4],
@@ -127,10 +131,10 @@ def conv2d_backward(images, kernels, grad):
     """
     k, _, in_maps, out_maps = kernels.shape
     n = len(images)
-    columns = im2col(images, k).reshape(n, -1, k * k * in_maps)  # (n, positions, window)
-    # Image by image, then summed: small products, which BLAS does without starting threads
-    # (one big product is many times slower on 2 busy cores).
-    per_image = columns.transpose(0, 2, 1) @ grad.reshape(n, -1, out_maps)  # (n, window, out)
+    columns = im2col(images, k).reshape(n, -1, k * k * in_maps)  # (n, where, window)
+    # Image by image, then summed: small products, which BLAS does without starting
+    # threads (one big product is many times slower on 2 busy cores).
+    per_image = columns.transpose(0, 2, 1) @ grad.reshape(n, -1, out_maps)
     grad_kernels = per_image.sum(axis=0).reshape(kernels.shape)
     grad_biases = grad.sum(axis=(0, 1, 2))
     grad_columns = grad @ kernels.reshape(k * k * in_maps, out_maps).T
@@ -138,11 +142,11 @@ def conv2d_backward(images, kernels, grad):
     return grad_images, grad_kernels, grad_biases
 
 
-# --- the partially connected convolution (C3) -------------------------------------------
+# --- the partially connected convolution (C3) -------------------------------------
 
 
 def dense_kernels(kernels, table):
-    """The full ``(k, k, in, out)`` kernel of a partial convolution: zero where ``table`` is False.
+    """A partial convolution's full ``(k, k, in, out)`` kernel: zero off the ``table``.
 
     ``kernels`` holds one k x k kernel per True entry of ``table``, in row-major
     order, as ``PartialConv2D`` stores them.
@@ -158,37 +162,41 @@ def dense_kernels(kernels, table):
 
 
 def partial_conv2d_forward(images, kernels, biases, table):
-    """``reference.partial_conv2d`` on a batch: a convolution with the unconnected kernels zero.
+    """``reference.partial_conv2d`` on a batch: a convolution, unconnected kernels zero.
 
     Example:
-        >>> partial_conv2d_forward(np.ones((1, 14, 14, 6)), np.ones((5, 5, 60)), np.zeros(16),
-        ...                        C3_TABLE)[0, 0, 0].astype(int)  # 25 per connected S2 map
-        array([ 75,  75,  75,  75,  75,  75, 100, 100, 100, 100, 100, 100, 100, 100, 100, 150])
+        >>> maps, kernels = np.ones((1, 14, 14, 6)), np.ones((5, 5, 60))
+        >>> out = partial_conv2d_forward(maps, kernels, np.zeros(16), C3_TABLE)
+        >>> out[0, 0, 0].astype(int).tolist()   # 25 for each S2 map the C3 map sees
+        [75, 75, 75, 75, 75, 75, 100, 100, 100, 100, 100, 100, 100, 100, 100, 150]
     """
     return conv2d_forward(images, dense_kernels(kernels, table), biases)
 
 
 def partial_conv2d_backward(images, kernels, table, grad):
-    """Gradients of a partial convolution: those of the full one, kept where ``table`` is True.
+    """Gradients of a partial convolution: the full one's, kept where ``table`` is True.
 
     An unconnected kernel is a constant zero, not a parameter: its gradient is
     computed along with the others and dropped. The gradient reaching the input
     flows only through the connected kernels, since the others are zero.
 
     Returns:
-        ``(grad_images, grad_kernels, grad_biases)``; ``grad_kernels`` is ``(k, k, connections)``.
+        ``(grad_images, grad_kernels, grad_biases)``, ``grad_kernels`` shaped
+        ``(k, k, connections)`` like ``kernels``.
 
     Example:
-        >>> _, g_k, _ = partial_conv2d_backward(np.ones((1, 14, 14, 6)), np.ones((5, 5, 60)),
-        ...                                     C3_TABLE, np.ones((1, 10, 10, 16)))
+        >>> maps, kernels = np.ones((1, 14, 14, 6)), np.ones((5, 5, 60))
+        >>> grad = np.ones((1, 10, 10, 16))
+        >>> _, g_k, _ = partial_conv2d_backward(maps, kernels, C3_TABLE, grad)
         >>> g_k.shape, float(g_k[0, 0, 0])   # 100 output positions, each adds 1 x 1
         ((5, 5, 60), 100.0)
     """
-    grad_images, grad_dense, grad_biases = conv2d_backward(images, dense_kernels(kernels, table), grad)
-    return grad_images, grad_dense[:, :, table], grad_biases
+    full = dense_kernels(kernels, table)
+    grad_images, grad_full, grad_biases = conv2d_backward(images, full, grad)
+    return grad_images, grad_full[:, :, table], grad_biases
 
 
-# --- trainable subsampling (S2, S4) ------------------------------------------------------
+# --- trainable subsampling (S2, S4) -----------------------------------------------
 
 
 def block_sums(maps, pool_size=2):
@@ -209,7 +217,8 @@ def subsample_forward(maps, coefficients, biases, pool_size=2):
     """``reference.subsample`` on a batch: ``coefficient * block sum + bias``, per map.
 
     Example:
-        >>> subsample_forward(np.ones((1, 4, 4, 2)), np.array([0.25, 1.0]), np.zeros(2))[0, 0, 0]
+        >>> maps, coefficients = np.ones((1, 4, 4, 2)), np.array([0.25, 1.0])
+        >>> subsample_forward(maps, coefficients, np.zeros(2))[0, 0, 0]
         array([1., 4.])
     """
     return coefficients * block_sums(maps, pool_size) + biases
@@ -218,11 +227,11 @@ def subsample_forward(maps, coefficients, biases, pool_size=2):
 def subsample_backward(maps, coefficients, grad, pool_size=2):
     """Gradients of the trainable subsampling, given ``grad`` = dL/d(output).
 
-    With ``out[n, y, x, c] = u[c] * sum_{block (y, x)} in[n, ., ., c] + b[c]``:
+    With ``out[n, y, x, c] = u[c] * blocksum[n, y, x, c] + b[c]``:
 
-        dL/du[c]            = sum_{n, y, x} grad[n, y, x, c] * blocksum[n, y, x, c]
-        dL/db[c]            = sum_{n, y, x} grad[n, y, x, c]
-        dL/din[n, p, q, c]  = u[c] * grad[n, p // 2, q // 2, c]
+        dL/du[c]           = sum_{n, y, x} grad[n, y, x, c] * blocksum[n, y, x, c]
+        dL/db[c]           = sum_{n, y, x} grad[n, y, x, c]
+        dL/din[n, p, q, c] = u[c] * grad[n, p // 2, q // 2, c]
 
     Every pixel of a block gets the same share of its output's gradient.
 
@@ -230,24 +239,25 @@ def subsample_backward(maps, coefficients, grad, pool_size=2):
         ``(grad_maps, grad_coefficients, grad_biases)``.
 
     Example:
-        >>> g_in, g_u, g_b = subsample_backward(np.ones((1, 4, 4, 1)), np.array([0.25]),
-        ...                                     np.ones((1, 2, 2, 1)))
+        >>> maps, grad = np.ones((1, 4, 4, 1)), np.ones((1, 2, 2, 1))
+        >>> g_in, g_u, g_b = subsample_backward(maps, np.array([0.25]), grad)
         >>> g_in[0, :2, :2, 0].tolist(), g_u.tolist(), g_b.tolist()
         ([[0.25, 0.25], [0.25, 0.25]], [16.0], [4.0])
     """
     grad_coefficients = (grad * block_sums(maps, pool_size)).sum(axis=(0, 1, 2))
     grad_biases = grad.sum(axis=(0, 1, 2))
-    grad_maps = np.repeat(np.repeat(grad * coefficients, pool_size, axis=1), pool_size, axis=2)
-    return grad_maps, grad_coefficients, grad_biases
+    grad_blocks = grad * coefficients  # one value per block ...
+    grad_maps = grad_blocks.repeat(pool_size, axis=1).repeat(pool_size, axis=2)
+    return grad_maps, grad_coefficients, grad_biases  # ... copied to its pixels
 
 
-# --- the squashing function ---------------------------------------------------------------
+# --- the squashing function ---------------------------------------------------------
 
 
 def scaled_tanh(a):
     """The paper's squashing function ``f(a) = A tanh(S a)``, A = 1.7159, S = 2/3.
 
-    The same as ``reference.scaled_tanh``, keeping the dtype of ``a`` (float32 stays float32).
+    As ``reference.scaled_tanh``, keeping the dtype of ``a`` (float32 stays float32).
 
     Example:
         >>> round(float(scaled_tanh(1.0)), 4)
@@ -270,11 +280,11 @@ def scaled_tanh_backward(a, grad):
     return grad * A * S * (1.0 - np.tanh(S * a) ** 2)
 
 
-# --- F6 (fully connected) -------------------------------------------------------------------
+# --- F6 (fully connected) -----------------------------------------------------------
 
 
 def dense_forward(features, kernel, biases):
-    """A fully connected layer on a batch, as ``keras.layers.Dense``: ``features @ kernel + biases``.
+    """A fully connected layer on a batch, as ``keras.layers.Dense``: ``x W + b``.
 
     Example:
         >>> dense_forward(np.ones((2, 120)), np.ones((120, 84)), np.zeros(84)).shape
@@ -284,24 +294,27 @@ def dense_forward(features, kernel, biases):
 
 
 def dense_backward(features, kernel, grad):
-    """Gradients of ``out = x W + b``: ``dL/dW = x^T grad``, ``dL/db = sum grad``, ``dL/dx = grad W^T``.
+    """Gradients of ``out = x W + b``, given ``grad`` = dL/d(out).
+
+        dL/dW = x^T grad,   dL/db = sum over the batch of grad,   dL/dx = grad W^T
 
     Returns:
         ``(grad_features, grad_kernel, grad_biases)``.
 
     Example:
-        >>> g_x, g_w, g_b = dense_backward(np.ones((2, 3)), np.ones((3, 4)), np.ones((2, 4)))
+        >>> x, w, grad = np.ones((2, 3)), np.ones((3, 4)), np.ones((2, 4))
+        >>> g_x, g_w, g_b = dense_backward(x, w, grad)
         >>> g_x.tolist(), g_w[0].tolist(), g_b.tolist()
         ([[4.0, 4.0, 4.0], [4.0, 4.0, 4.0]], [2.0, 2.0, 2.0, 2.0], [2.0, 2.0, 2.0, 2.0])
     """
     return grad @ kernel.T, features.T @ grad, grad.sum(axis=0)
 
 
-# --- the RBF output and its loss ----------------------------------------------------------
+# --- the RBF output and its loss ----------------------------------------------------
 
 
 def rbf_distances_forward(features, codes):
-    """``reference.rbf_distances`` on a batch: ``y[n, i] = sum_j (x[n, j] - w[i, j])^2``.
+    """``reference.rbf_distances``, batched: ``y[n, i] = sum_j (x[n, j] - w[i, j])^2``.
 
     Example:
         >>> codes = np.array([[1.0, 1.0], [-1.0, -1.0]])
@@ -320,8 +333,8 @@ def rbf_distances_backward(features, codes, grad):
     the line between them. The codes are fixed, so they get no gradient.
 
     Example:
-        >>> codes = np.array([[1.0, 1.0], [-1.0, -1.0]])
-        >>> rbf_distances_backward(np.array([[1.0, 0.0]]), codes, np.array([[1.0, 0.0]]))
+        >>> codes, x = np.array([[1.0, 1.0], [-1.0, -1.0]]), np.array([[1.0, 0.0]])
+        >>> rbf_distances_backward(x, codes, np.array([[1.0, 0.0]]))
         array([[ 0., -2.]])
     """
     differences = features[:, None, :] - codes[None, :, :]  # (n, classes, features)
@@ -347,7 +360,8 @@ def rbf_loss(distances, labels, temperature=16.0):
         L = -log softmax(-y / T)[label] = y_label / T + log sum_i exp(-y_i / T)
 
     Example:
-        >>> round(float(rbf_loss(np.array([[0.0, 16.0 * np.log(3.0)]]), np.array([0]))), 4)
+        >>> distances = np.array([[0.0, 16.0 * np.log(3.0)]])
+        >>> round(rbf_loss(distances, np.array([0])), 4)   # -log(3/4)
         0.2877
     """
     p = rbf_probabilities(distances, temperature)
@@ -357,13 +371,14 @@ def rbf_loss(distances, labels, temperature=16.0):
 def rbf_loss_backward(distances, labels, temperature=16.0):
     """Gradient of ``rbf_loss`` (a batch mean) with respect to the distances.
 
-        dL/dy_i = (1[i = label] - p_i) / T,   p = softmax(-y / T),  divided by the batch size
+        dL/dy_i = (1[i = label] - p_i) / T,   p = softmax(-y / T)
 
-    Positive for the right class (a larger distance costs), negative for the others,
-    most for the classes the network finds likeliest.
+    divided by the batch size. Positive for the right class (the step makes its
+    distance smaller), negative for the others, most for the likeliest wrong ones.
 
     Example:
-        >>> rbf_loss_backward(np.array([[0.0, 16.0 * np.log(3.0)]]), np.array([0])) * 16
+        >>> distances = np.array([[0.0, 16.0 * np.log(3.0)]])
+        >>> rbf_loss_backward(distances, np.array([0])) * 16
         array([[ 0.25, -0.25]])
     """
     p = rbf_probabilities(distances, temperature)
@@ -371,11 +386,11 @@ def rbf_loss_backward(distances, labels, temperature=16.0):
     return (one_hot - p) / temperature / len(labels)
 
 
-# --- the whole network ----------------------------------------------------------------------
+# --- the whole network --------------------------------------------------------------
 
 
 def parameters_from_keras(model, dtype="float32"):
-    """The weights of ``build_lenet5("paper")`` as NumPy arrays, keyed ``"layer/weight"``.
+    """A ``build_lenet5("paper")`` model's weights as NumPy arrays, keyed layer/weight.
 
     ``"C1/kernel"``, ``"S2/coefficient"``, ..., and the fixed ``"output/prototypes"``
     (the RBF codes). The arrays are copies: training them leaves the model alone.
@@ -391,7 +406,7 @@ def parameters_from_keras(model, dtype="float32"):
 
 
 def lenet5_forward(params, images):
-    """The paper's LeNet-5 on a batch ``(n, 32, 32, 1)``: its RBF distances and weighted sums.
+    """The paper's LeNet-5 on images ``(n, 32, 32, 1)``: RBF distances, weighted sums.
 
     Returns:
         ``(distances, sums)``: ``distances`` is ``(n, 10)``; ``sums[name]`` is each
@@ -401,28 +416,29 @@ def lenet5_forward(params, images):
     Example:
         >>> from lenet_course.models import build_lenet5
         >>> params = parameters_from_keras(build_lenet5("paper", seed=0))
-        >>> distances, sums = lenet5_forward(params, np.zeros((2, 32, 32, 1), "float32"))
+        >>> images = np.zeros((2, 32, 32, 1), "float32")
+        >>> distances, sums = lenet5_forward(params, images)
         >>> distances.shape, sums["C3"].shape
         ((2, 10), (2, 10, 10, 16))
     """
-    p, sums = params, {}
+    p, sums, f = params, {}, scaled_tanh
     sums["C1"] = conv2d_forward(images, p["C1/kernel"], p["C1/bias"])
-    sums["S2"] = subsample_forward(scaled_tanh(sums["C1"]), p["S2/coefficient"], p["S2/bias"])
-    sums["C3"] = partial_conv2d_forward(scaled_tanh(sums["S2"]), p["C3/kernel"], p["C3/bias"],
+    sums["S2"] = subsample_forward(f(sums["C1"]), p["S2/coefficient"], p["S2/bias"])
+    sums["C3"] = partial_conv2d_forward(f(sums["S2"]), p["C3/kernel"], p["C3/bias"],
                                         C3_TABLE)
-    sums["S4"] = subsample_forward(scaled_tanh(sums["C3"]), p["S4/coefficient"], p["S4/bias"])
-    sums["C5"] = conv2d_forward(scaled_tanh(sums["S4"]), p["C5/kernel"], p["C5/bias"])
-    flat = scaled_tanh(sums["C5"]).reshape(len(images), -1)  # (n, 1, 1, 120) -> (n, 120)
+    sums["S4"] = subsample_forward(f(sums["C3"]), p["S4/coefficient"], p["S4/bias"])
+    sums["C5"] = conv2d_forward(f(sums["S4"]), p["C5/kernel"], p["C5/bias"])
+    flat = f(sums["C5"]).reshape(len(images), -1)  # Flatten: (n, 1, 1, 120) -> (n, 120)
     sums["F6"] = dense_forward(flat, p["F6/kernel"], p["F6/bias"])
-    distances = rbf_distances_forward(scaled_tanh(sums["F6"]), p["output/prototypes"])
+    distances = rbf_distances_forward(f(sums["F6"]), p["output/prototypes"])
     return distances, sums
 
 
 def lenet5_backward(params, images, sums, grad_distances):
     """Backpropagate ``grad_distances`` = dL/d(distances) through the whole network.
 
-    Walks the layers of ``lenet5_forward`` backwards; each step is one ``*_backward``
-    above, fed the gradient the step before it returned.
+    Walks the layers of ``lenet5_forward`` backwards: each layer is its squashing
+    function's backward pass, then its own, fed the gradient the layer above returned.
 
     Returns:
         A dict of gradients with the keys of ``params`` (except the fixed RBF codes).
@@ -436,43 +452,49 @@ def lenet5_backward(params, images, sums, grad_distances):
         >>> grads["C1/kernel"].shape, len(grads)
         ((5, 5, 1, 6), 12)
     """
-    p, grads = params, {}
-    g = rbf_distances_backward(scaled_tanh(sums["F6"]), p["output/prototypes"], grad_distances)
+    p, grads, f = params, {}, scaled_tanh
+    g = rbf_distances_backward(f(sums["F6"]), p["output/prototypes"], grad_distances)
+
     g = scaled_tanh_backward(sums["F6"], g)
-    flat = scaled_tanh(sums["C5"]).reshape(len(images), -1)
+    flat = f(sums["C5"]).reshape(len(images), -1)
     g, grads["F6/kernel"], grads["F6/bias"] = dense_backward(flat, p["F6/kernel"], g)
+
     g = scaled_tanh_backward(sums["C5"], g.reshape(sums["C5"].shape))
-    g, grads["C5/kernel"], grads["C5/bias"] = conv2d_backward(scaled_tanh(sums["S4"]),
-                                                              p["C5/kernel"], g)
+    g, grads["C5/kernel"], grads["C5/bias"] = conv2d_backward(
+        f(sums["S4"]), p["C5/kernel"], g)
+
     g = scaled_tanh_backward(sums["S4"], g)
     g, grads["S4/coefficient"], grads["S4/bias"] = subsample_backward(
-        scaled_tanh(sums["C3"]), p["S4/coefficient"], g)
+        f(sums["C3"]), p["S4/coefficient"], g)
+
     g = scaled_tanh_backward(sums["C3"], g)
     g, grads["C3/kernel"], grads["C3/bias"] = partial_conv2d_backward(
-        scaled_tanh(sums["S2"]), p["C3/kernel"], C3_TABLE, g)
+        f(sums["S2"]), p["C3/kernel"], C3_TABLE, g)
+
     g = scaled_tanh_backward(sums["S2"], g)
     g, grads["S2/coefficient"], grads["S2/bias"] = subsample_backward(
-        scaled_tanh(sums["C1"]), p["S2/coefficient"], g)
+        f(sums["C1"]), p["S2/coefficient"], g)
+
     g = scaled_tanh_backward(sums["C1"], g)
     _, grads["C1/kernel"], grads["C1/bias"] = conv2d_backward(images, p["C1/kernel"], g)
     return grads
 
 
 def loss_and_gradients(params, images, labels, temperature=16.0):
-    """The batch's mean ``rbf_loss`` and its gradient with respect to every trainable weight.
+    """The batch's mean ``rbf_loss``, and its gradient for every trainable weight.
 
     Example:
         >>> from lenet_course.models import build_lenet5
         >>> params = parameters_from_keras(build_lenet5("paper", seed=0))
-        >>> loss, grads = loss_and_gradients(params, np.zeros((2, 32, 32, 1), "float32"),
-        ...                                  np.array([3, 5]))
-        >>> loss > 0, sorted(grads) == sorted(k for k in params if k != "output/prototypes")
+        >>> images, labels = np.zeros((2, 32, 32, 1), "float32"), np.array([3, 5])
+        >>> loss, grads = loss_and_gradients(params, images, labels)
+        >>> loss > 0, sorted(grads) == sorted(set(params) - {"output/prototypes"})
         (True, True)
     """
     distances, sums = lenet5_forward(params, images)
     grad_distances = rbf_loss_backward(distances, labels, temperature)
-    return rbf_loss(distances, labels, temperature), lenet5_backward(params, images, sums,
-                                                                    grad_distances)
+    grads = lenet5_backward(params, images, sums, grad_distances)
+    return rbf_loss(distances, labels, temperature), grads
 
 
 def train_step(params, velocities, images, labels, *, rate=0.01, momentum=0.9):
@@ -481,16 +503,18 @@ def train_step(params, velocities, images, labels, *, rate=0.01, momentum=0.9):
         v <- momentum * v - rate * dL/dw,    w <- w + v
 
     the update of ``keras.optimizers.SGD(rate, momentum=momentum)``, which
-    ``build_lenet5("paper")`` compiles with (0.01 and 0.9). ``momentum=0`` is plain SGD.
+    ``build_lenet5("paper")`` compiles with (0.01 and 0.9). ``momentum=0`` is
+    plain SGD.
 
     Args:
         params: from ``parameters_from_keras``; updated in place.
-        velocities: one array per trainable weight, zeros at the start
-            (``{name: np.zeros_like(g) ...}``; an empty dict starts them); updated in place.
+        velocities: one array per trainable weight, updated in place; start with
+            an empty dict (missing velocities start at zero).
 
     Example:
         >>> from lenet_course.models import build_lenet5
-        >>> params, velocities = parameters_from_keras(build_lenet5("paper", seed=0)), {}
+        >>> params = parameters_from_keras(build_lenet5("paper", seed=0))
+        >>> velocities = {}
         >>> images, labels = np.zeros((2, 32, 32, 1), "float32"), np.array([3, 5])
         >>> first = train_step(params, velocities, images, labels)
         >>> train_step(params, velocities, images, labels) < first
@@ -505,7 +529,7 @@ def train_step(params, velocities, images, labels, *, rate=0.01, momentum=0.9):
 
 
 def predict(params, images, batch_size=500):
-    """The digit whose RBF code is nearest F6's output, for each image ``(n, 32, 32, 1)``.
+    """The digit whose RBF code is nearest F6's output, for images ``(n, 32, 32, 1)``.
 
     Example:
         >>> from lenet_course.models import build_lenet5
@@ -519,7 +543,7 @@ def predict(params, images, batch_size=500):
 
 
 def numerical_gradient(loss, weights, *, entries=None, step=1e-5):
-    """Central finite differences: ``(L(w + h) - L(w - h)) / 2h`` for entries of ``weights``.
+    """Central finite differences ``(L(w + h) - L(w - h)) / 2h`` at entries of weights.
 
     The check every backward pass here must pass. ``loss`` is called with no
     arguments and must read ``weights``, which is nudged in place and restored.
@@ -541,6 +565,9 @@ def numerical_gradient(loss, weights, *, entries=None, step=1e-5):
         >>> numerical_gradient(lambda: float(np.sum(w**3)), w).round(6)   # 3 w^2
         array([ 3., 12.])
     """
+    if not (isinstance(weights, np.ndarray) and weights.flags.c_contiguous):
+        raise ValueError("Expected weights as a C-contiguous NumPy array, nudged in "
+                         f"place. Received: a {type(weights).__name__} that is not")
     flat = weights.reshape(-1)  # a view: nudging it nudges weights
     indices = range(flat.size) if entries is None else entries
     estimate = []

@@ -331,3 +331,9 @@ def test_train_step_with_zero_rate_changes_nothing(batch):
     before = {name: value.copy() for name, value in params.items()}
     backprop.train_step(params, {}, *batch, rate=0.0)
     assert all(np.array_equal(params[name], before[name]) for name in params)
+
+
+def test_numerical_gradient_refuses_an_array_it_cannot_nudge_in_place():
+    weights = np.ones((4, 4))[:, ::2]  # a strided view: reshape(-1) would copy it
+    with pytest.raises(ValueError, match="C-contiguous"):
+        backprop.numerical_gradient(lambda: float(np.sum(weights**2)), weights)
