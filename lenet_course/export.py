@@ -23,9 +23,13 @@ It trains on the first 50,000 training digits, holds out the last 10,000 as the
 validation split, and prints the seed, the data and the validation accuracy.
 
 Example:
-    >>> model = build_lenet5("paper")
-    >>> metadata = export_weights(model, tmp / "w.bin")           # doctest: +SKIP
-    >>> same = model_from_export(tmp / "w.bin")                   # doctest: +SKIP
+    >>> import tempfile
+    >>> out = Path(tempfile.mkdtemp()) / "lenet5_weights.bin"
+    >>> metadata = export_weights(build_lenet5("paper"), out)
+    >>> metadata["bytes"], metadata["arrays"][0]
+    (243360, {'name': 'C1/kernel', 'shape': [5, 5, 1, 6], 'offset': 0})
+    >>> model_from_export(out).count_params()
+    60840
 """
 
 import argparse
@@ -52,7 +56,13 @@ LICENCE = (
 
 
 def weight_arrays(model):
-    """``{"C1/kernel": array, ...}``: every weight of a paper model, in Keras's order, float32."""
+    """``{"C1/kernel": array, ...}``: every weight of a paper model, in Keras's order, float32.
+
+    Example:
+        >>> arrays = weight_arrays(build_lenet5("paper"))
+        >>> list(arrays)[:3], sum(a.size for a in arrays.values())
+        (['C1/kernel', 'C1/bias', 'S2/coefficient'], 60840)
+    """
     return {f"{layer.name}/{weight.name}": np.asarray(keras.ops.convert_to_numpy(weight), np.float32)
             for layer in model.layers for weight in layer.weights}
 

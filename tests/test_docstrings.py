@@ -5,7 +5,7 @@ import importlib
 
 import pytest
 
-MODULES = ["book", "data", "layers", "reference", "models", "plots", "train", "checks", "grading", "cli"]
+MODULES = ["book", "data", "layers", "reference", "models", "plots", "train", "checks", "grading", "cli", "export"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -6,6 +6,7 @@ built; ``tools/check_book_in_browser.py`` checks the page inside the built book.
 """
 
 import json
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -21,7 +22,7 @@ STATIC = ROOT / "book" / "_static"
 sys.path.insert(0, str(ROOT / "tools"))
 from check_book_in_browser import CHROMIUM_ARGS, serve  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 LAYERS = ["C1", "S2", "C3", "S4", "C5", "F6"]
 KERAS_PATH = {name: ["C1", "S2", "C3", "S4", "C5", "flatten", "F6"][: i + 1 + (name == "F6")]
               for i, name in enumerate(LAYERS)}
@@ -147,6 +148,26 @@ def test_a_digit_drawn_with_the_mouse_is_read_as_keras_reads_it(page, model, dig
     assert page.inner_text("#dd-answer") == str(digit)
     np.testing.assert_allclose(state["result"]["distances"], model.predict(preprocess(seen, "paper"), verbose=0)[0],
                                atol=TOLERANCE)
+
+
+def test_a_digit_drawn_with_a_finger_on_a_phone_is_read_as_keras_reads_it(browser, site, model):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True)
+    page = context.new_page()
+    page.goto(site + "book/draw_a_digit.html", wait_until="load")
+    page.wait_for_selector("#draw-digit.dd-ready", timeout=20_000)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scrolling
+    box = page.locator("#dd-canvas").bounding_box()
+    scale = box["width"] / 280
+    touch = context.new_cdp_session(page)
+    for stroke in STROKES[7]:
+        for n, (x, y) in enumerate(stroke):
+            finger = [{"x": box["x"] + x * scale, "y": box["y"] + y * scale}]
+            touch.send("Input.dispatchTouchEvent", {"type": "touchStart" if n == 0 else "touchMove", "touchPoints": finger})
+        touch.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    page.wait_for_timeout(200)
+    seen = np.array(page.evaluate("drawDigit.state.pixels"), dtype=np.uint8)
+    assert page.inner_text("#dd-answer") == str(predict_digits(model, seen)[0]) == "7"
+    context.close()
 
 
 def test_the_prepared_digit_is_shaped_like_mnist(page):

@@ -110,7 +110,7 @@
 
   function start(root) {
     const $ = id => root.querySelector(`#dd-${id}`);
-    const canvas = $("canvas"), pen = canvas.getContext("2d");
+    const canvas = $("canvas"), pen = canvas.getContext("2d", { willReadFrequently: true });
     const maps = {
       C1: mapCanvases($("C1"), 6, "C1"), S2: mapCanvases($("S2"), 6, "S2"),
       C3: mapCanvases($("C3"), 16, "C3"), S4: mapCanvases($("S4"), 16, "S4"),
@@ -182,8 +182,8 @@
       if (!r) return;
       for (const name of ["C1", "S2", "C3", "S4"]) maps[name].forEach((c, i) => paint(c, channel(r.layers[name], i)));
       paint($("C5"), rowsOf(r.layers.C5.flat(2), 20));
-      paint($("F6"), rowsOf(r.layers.F6, 7));
-      paint($("code"), rowsOf(lenet5.weights.output.prototypes[r.digit], 7));
+      paint($("F6"), rowsOf(r.layers.F6, 7), -1, 1); // on the codes' scale: -1 black, +1 white
+      paint($("code"), rowsOf(lenet5.weights.output.prototypes[r.digit], 7), -1, 1);
       $("code-digit").textContent = r.digit;
       const longest = Math.max(...r.distances);
       r.distances.forEach((d, i) => {
