@@ -85,6 +85,7 @@ def test_page_loads_offline_small_and_without_console_errors(page, site, model):
     metadata = page.evaluate("lenet5.metadata")
     assert page.inner_text("#dd-accuracy") == f"{100 * metadata['validation_accuracy']:.2f}%"
     assert page.locator("#dd-samples button").count() == 10
+    assert page.inner_text("#dd-answer").isdigit()  # it opens with a sample digit, read
 
 
 def test_javascript_forward_pass_equals_keras_on_200_digits(page, model, sample):
@@ -130,6 +131,8 @@ STROKES = {
 
 @pytest.mark.parametrize("digit", STROKES)
 def test_a_digit_drawn_with_the_mouse_is_read_as_keras_reads_it(page, model, digit):
+    page.click("#dd-clear")  # the page opens with a sample digit
+    assert page.evaluate("drawDigit.state.result") is None and page.inner_text("#dd-answer") == "–"
     box = page.locator("#dd-canvas").bounding_box()
     scale = box["width"] / 280
     for stroke in STROKES[digit]:
@@ -156,6 +159,7 @@ def test_a_digit_drawn_with_a_finger_on_a_phone_is_read_as_keras_reads_it(browse
     page.goto(site + "book/draw_a_digit.html", wait_until="load")
     page.wait_for_selector("#draw-digit.dd-ready", timeout=20_000)
     assert page.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scrolling
+    page.tap("#dd-clear")
     box = page.locator("#dd-canvas").bounding_box()
     scale = box["width"] / 280
     touch = context.new_cdp_session(page)
@@ -172,6 +176,7 @@ def test_a_digit_drawn_with_a_finger_on_a_phone_is_read_as_keras_reads_it(browse
 
 def test_the_prepared_digit_is_shaped_like_mnist(page):
     """Longer side of the ink about 20 pixels, centre of mass at the centre of 28x28."""
+    page.click("#dd-clear")
     page.evaluate("""() => { const c = document.getElementById('dd-canvas').getContext('2d');
         c.beginPath(); c.moveTo(20, 20); c.lineTo(60, 100); c.stroke(); drawDigit.update(); }""")
     seen = np.array(page.evaluate("drawDigit.state.pixels"), dtype=float)

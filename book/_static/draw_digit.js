@@ -222,11 +222,12 @@
         $("samples").append(button);
       }
       showInputs(0);
+      loadSample(samples.digits[FIRST_SAMPLE].pixels); // something to look at before the first stroke
       root.classList.add("dd-ready");
     }).catch(error => { $("status").textContent = `The network could not be loaded: ${error}`; });
   }
 
-  const SAMPLES = "draw_digit_samples.json";
+  const SAMPLES = "draw_digit_samples.json", FIRST_SAMPLE = 3;
   const lenet5Script = document.currentScript ? document.currentScript.src : location.href;
   const root = document.getElementById("draw-digit");
   if (root) start(root);
