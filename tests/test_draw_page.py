@@ -226,3 +226,14 @@ def prepare_like_mnist(canvas, box_side=20, field=28):
     out = np.zeros((field, field))
     out[dy : dy + small.shape[0], dx : dx + small.shape[1]] = small
     return np.minimum(255, np.floor(out + 0.5)).astype(np.uint8)  # JavaScript's Math.round
+
+
+def test_the_page_follows_the_five_minute_page_and_every_layer_chapter_links_to_it():
+    import jupytext
+    import yaml
+
+    start = yaml.safe_load((ROOT / "_toc.yml").read_text())["parts"][0]["chapters"]
+    assert [c["file"] for c in start][:2] == ["book/five_minutes", "book/draw_a_digit"]
+    for md in sorted((ROOT / "book").glob("0[2-8]_*.md")):
+        title, opening, after = jupytext.read(md).cells[0].source.split("\n\n")[:3]
+        assert "(draw_a_digit.md)" in after, f"{md.name}: no link to the page after the opening paragraph"

@@ -19,19 +19,23 @@
   // The canvas's pixels as rows of numbers 0-255 (white ink on black).
   function canvasPixels(canvas) {
     const { data, width, height } = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height);
-    return Array.from({ length: height }, (_, y) => Array.from({ length: width }, (_, x) => data[4 * (y * width + x)]));
+    return Array.from({ length: height }, (_, y) =>
+      Array.from({ length: width }, (_, x) => data[4 * (y * width + x)])); // the red channel
   }
 
   // The smallest box holding every inked pixel: {top, left, height, width}, or null if blank.
   function boundingBox(pixels) {
     let top = Infinity, left = Infinity, bottom = -1, right = -1;
     pixels.forEach((row, y) => row.forEach((v, x) => {
-      if (v > 0) { top = Math.min(top, y); bottom = Math.max(bottom, y); left = Math.min(left, x); right = Math.max(right, x); }
+      if (v > 0) {
+        top = Math.min(top, y); bottom = Math.max(bottom, y);
+        left = Math.min(left, x); right = Math.max(right, x);
+      }
     }));
     return bottom < 0 ? null : { top, left, height: bottom - top + 1, width: right - left + 1 };
   }
 
-  // For each of n output pixels of size `step` starting at `start`: the source pixels it covers, and how much.
+  // For each of n output pixels of size `step` from `start`: the source pixels it covers, and how much.
   function coverage(start, n, step) {
     return Array.from({ length: n }, (_, o) => {
       const a = start + o * step, b = a + step, parts = [];
@@ -56,7 +60,9 @@
   // The centre of mass of an image, in pixels (pixel i spans i..i+1): [y, x].
   function centreOfMass(image) {
     let total = 0, cy = 0, cx = 0;
-    image.forEach((row, y) => row.forEach((v, x) => { total += v; cy += v * (y + 0.5); cx += v * (x + 0.5); }));
+    image.forEach((row, y) => row.forEach((v, x) => {
+      total += v; cy += v * (y + 0.5); cx += v * (x + 0.5);
+    }));
     return [cy / total, cx / total];
   }
 
@@ -93,7 +99,8 @@
   }
 
   const channel = (maps, c) => maps.map(row => row.map(pixel => pixel[c])); // map c of [h][w][maps]
-  const rowsOf = (values, width) => Array.from({ length: values.length / width }, (_, r) => values.slice(r * width, (r + 1) * width));
+  const rowsOf = (values, width) => // a flat list as rows of `width`
+    Array.from({ length: values.length / width }, (_, r) => values.slice(r * width, (r + 1) * width));
 
   function mapCanvases(container, count, label) {
     container.replaceChildren();
@@ -118,7 +125,8 @@
     const bars = Array.from({ length: 10 }, (_, d) => {
       const row = document.createElement("div");
       row.className = "dd-bar";
-      row.innerHTML = `<span class="dd-bar-digit">${d}</span><span class="dd-bar-track"><span class="dd-bar-fill"></span></span><span class="dd-bar-value"></span>`;
+      row.innerHTML = `<span class="dd-bar-digit">${d}</span>` +
+        `<span class="dd-bar-track"><span class="dd-bar-fill"></span></span><span class="dd-bar-value"></span>`;
       $("distances").append(row);
       return row;
     });
@@ -135,7 +143,8 @@
     // Pointer events: mouse, touch and pen alike.
     function point(event) {
       const r = canvas.getBoundingClientRect();
-      return [(event.clientX - r.left) * canvas.width / r.width, (event.clientY - r.top) * canvas.height / r.height];
+      return [(event.clientX - r.left) * canvas.width / r.width,
+              (event.clientY - r.top) * canvas.height / r.height];
     }
     canvas.addEventListener("pointerdown", event => {
       event.preventDefault();
@@ -151,7 +160,8 @@
       pen.lineTo(x, y); pen.stroke();
       later();
     });
-    for (const type of ["pointerup", "pointercancel"]) canvas.addEventListener(type, () => { state.drawing = false; later(); });
+    for (const type of ["pointerup", "pointercancel"])
+      canvas.addEventListener(type, () => { state.drawing = false; later(); });
 
     function later() { // at most one reading per frame, however fast the pointer moves
       if (!state.pending) { state.pending = true; requestAnimationFrame(update); }
@@ -180,7 +190,8 @@
       $("answer").textContent = r ? r.digit : "–";
       paint($("seen"), state.pixels || [[0]], 0, 255);
       if (!r) return;
-      for (const name of ["C1", "S2", "C3", "S4"]) maps[name].forEach((c, i) => paint(c, channel(r.layers[name], i)));
+      for (const name of ["C1", "S2", "C3", "S4"])
+        maps[name].forEach((c, i) => paint(c, channel(r.layers[name], i)));
       paint($("C5"), rowsOf(r.layers.C5.flat(2), 20));
       paint($("F6"), rowsOf(r.layers.F6, 7), -1, 1); // on the codes' scale: -1 black, +1 white
       paint($("code"), rowsOf(lenet5.weights.output.prototypes[r.digit], 7), -1, 1);
@@ -212,7 +223,8 @@
     lenet5.ready.then(async metadata => {
       const t = metadata.training;
       $("accuracy").textContent = `${(100 * metadata.validation_accuracy).toFixed(2)}%`;
-      $("provenance").textContent = `${t.data.split("\n")[0]}; ${t.epochs} epochs, batch ${t.batch_size}, seed ${t.seed}`;
+      $("provenance").textContent =
+        `${t.data.split("\n")[0]}; ${t.epochs} epochs, batch ${t.batch_size}, seed ${t.seed}`;
       const samples = await (await fetch(new URL(SAMPLES, lenet5Script))).json();
       for (const { label, pixels } of samples.digits) {
         const button = document.createElement("button");

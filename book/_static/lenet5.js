@@ -1,7 +1,7 @@
 // LeNet-5's forward pass in plain JavaScript, for the book's "Draw a digit" page.
 //
 // A mirror of lenet_course/reference.py: each layer function below has the same
-// name (in camelCase), the same arguments and the same loops as its Python twin,
+// name (in camelCase), the same arguments and the same sums as its Python twin,
 // so you can read one beside the other. Arrays are nested JavaScript arrays in
 // Keras's shapes: one image is [height][width][maps].
 //
@@ -160,7 +160,8 @@
   async function load(metadataUrl = new URL("lenet5_weights.json", here).href) {
     const metadata = await (await fetch(metadataUrl)).json();
     const blob = await (await fetch(new URL(metadata.file, metadataUrl))).arrayBuffer();
-    if (blob.byteLength !== metadata.bytes) throw new Error(`lenet5: ${metadata.file} has ${blob.byteLength} bytes, expected ${metadata.bytes}`);
+    if (blob.byteLength !== metadata.bytes)
+      throw new Error(`lenet5: ${metadata.file} has ${blob.byteLength} bytes, expected ${metadata.bytes}`);
     if (crypto.subtle) { // only in secure contexts (https, localhost)
       const digest = Array.from(new Uint8Array(await crypto.subtle.digest("SHA-256", blob)))
         .map(b => b.toString(16).padStart(2, "0")).join("");
