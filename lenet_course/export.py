@@ -34,6 +34,7 @@ Example:
 
 import argparse
 import hashlib
+import importlib.metadata
 import json
 import platform
 import sys
@@ -171,11 +172,13 @@ def train_and_export(data_home, out, *, epochs=EPOCHS, batch_size=BATCH_SIZE, se
         "validation_digits": len(data.x_test),
         "recompute": command + "  (DIR: a folder with MNIST's train-*-idx*-ubyte[.gz] files)",
         "versions": {"python": platform.python_version(), "numpy": np.__version__,
-                     "keras": keras.__version__, "backend": keras.backend.backend()},
+                     "keras": keras.__version__, "backend": keras.backend.backend(),
+                     "tensorflow": importlib.metadata.version("tensorflow")},
     }
     metadata = export_weights(model, out, provenance=provenance)
     samples = Path(out).parent / SAMPLES_FILE
-    samples.write_text(json.dumps({"source": "shipped MNIST sample, held-out part (CC BY-SA 3.0)",
+    samples.write_text(json.dumps({"source": "the shipped MNIST sample's held-out part (load_mnist('sample')."
+                                             "x_test), its first digit of each class; CC BY-SA 3.0",
                                    "digits": sample_digits()}, separators=(",", ":")) + "\n")
     print(f"wrote {out} ({metadata['bytes']:,} bytes, sha256 {metadata['sha256'][:16]}...), "
           f"{Path(out).with_suffix('.json')} and {samples}")

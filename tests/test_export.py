@@ -48,3 +48,20 @@ def test_the_committed_weights_are_intact_documented_and_read_digits(sample):
     # The sample's digits are MNIST training digits, some of them among the 50,000 it learned
     # from: this checks the file holds a working network, not its accuracy.
     assert accuracy(model, sample.x_test, sample.y_test) > 0.97
+
+
+def test_the_command_trains_measures_and_exports(tmp_path, monkeypatch, capsys, sample):
+    from lenet_course import export
+
+    monkeypatch.setattr(export, "mnist_with_validation", lambda data_home: sample)  # CI has no full MNIST
+    assert export.main(["--data-home", "unused", "--out", str(tmp_path / "w.bin"), "--epochs", "1"]) == 0
+    printed = capsys.readouterr().out
+    metadata = json.loads((tmp_path / "w.json").read_text())
+    assert "seed 0; data: shipped MNIST sample" in printed
+    assert f"validation accuracy: {metadata['validation_accuracy']:.4f}" in printed
+    assert metadata["validation_accuracy"] == pytest.approx(
+        accuracy(model_from_export(tmp_path / "w.bin"), sample.x_test, sample.y_test), abs=1e-6)
+    assert metadata["training"]["epochs"] == 1 and "--epochs 1" in metadata["recompute"]
+    samples = json.loads((tmp_path / export.SAMPLES_FILE).read_text())["digits"]
+    assert [s["label"] for s in samples] == list(range(10))
+    assert all(np.array(s["pixels"]).shape == (28, 28) for s in samples)
