@@ -19,7 +19,7 @@ book: $(STAMP)            ## build the HTML book into _build/html, executing eve
 
 test: test-package test-notebooks test-colab test-minimum check-book   ## every test (README)
 
-test-package: $(STAMP)
+test-package: $(STAMP) chromium   # tests/test_draw_page.py opens the "Draw a digit" page in Chromium
 	$(BIN)/lenet-course exercises --check
 	$(BIN)/python -m pytest tests
 
@@ -53,12 +53,15 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
-.PHONY: bench bench-quick book-time
+.PHONY: bench bench-quick book-time bench-draw
 bench: $(STAMP)           ## training speed: the seed tutorial's code vs the package (README "Performance"; ~2 min)
 	$(BIN)/python benchmarks/train_speed.py
 
 bench-quick: $(STAMP)     ## the same, as a 20-second smoke test (numbers not meaningful)
 	$(BIN)/python benchmarks/train_speed.py --quick
+
+bench-draw: $(STAMP) chromium   ## one forward pass of the "Draw a digit" page's lenet5.js in headless Chromium (median ms)
+	$(BIN)/python benchmarks/draw_page_speed.py --chromium $(CHROMIUM)
 
 book-time: $(STAMP)       ## execute every chapter and exercise notebook, seconds per notebook and total
 	$(BIN)/python benchmarks/book_time.py

@@ -84,3 +84,30 @@ def rbf_distances(features, codes):
         codes: ``(10, 84)``, one fixed code per class.
     """
     return np.array([np.sum((features - code) ** 2) for code in codes])
+
+
+def dense(vector, kernel, biases):
+    """A fully connected layer, as in F6: ``vector (n,) @ kernel (n, units) + biases``."""
+    return np.asarray(vector) @ kernel + biases
+
+
+def forward(image, weights):
+    """One padded, scaled image ``(32, 32, 1)`` through the paper's LeNet-5.
+
+    Args:
+        weights: ``{"C1/kernel": array, ...}`` as ``lenet_course.export.weight_arrays``
+            gives them, plus ``"C3/table"`` (Table I, e.g. ``C3_TABLE``).
+
+    Returns:
+        ``(distances, layers)``: the 10 RBF distances (the digit is the smallest)
+        and each layer's output, ``{"C1": (28, 28, 6), ..., "F6": (84,)}``.
+    """
+    w = weights
+    C1 = scaled_tanh(conv2d(image, w["C1/kernel"], w["C1/bias"]))
+    S2 = scaled_tanh(subsample(C1, w["S2/coefficient"], w["S2/bias"]))
+    C3 = scaled_tanh(partial_conv2d(S2, w["C3/kernel"], w["C3/bias"], w["C3/table"]))
+    S4 = scaled_tanh(subsample(C3, w["S4/coefficient"], w["S4/bias"]))
+    C5 = scaled_tanh(conv2d(S4, w["C5/kernel"], w["C5/bias"]))
+    F6 = scaled_tanh(dense(C5.ravel(), w["F6/kernel"], w["F6/bias"]))
+    distances = rbf_distances(F6, w["output/prototypes"])
+    return distances, {"C1": C1, "S2": S2, "C3": C3, "S4": S4, "C5": C5, "F6": F6}

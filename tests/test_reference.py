@@ -52,3 +52,18 @@ def test_rbf_distances_equal_keras_layer():
 def test_scaled_tanh_equals_keras_activation():
     a = rng.normal(size=50).astype("float32") * 3
     np.testing.assert_allclose(reference.scaled_tanh(a), np.asarray(scaled_tanh(a)), **TOL)
+
+
+def test_forward_equals_the_keras_paper_model(sample):
+    from lenet_course.export import weight_arrays
+    from lenet_course.models import apply_layers, build_lenet5, preprocess
+
+    model = build_lenet5("paper", seed=1)
+    weights = {**weight_arrays(model), "C3/table": model.get_layer("C3").table}
+    image = preprocess(sample.x_test[:1], "paper")
+    distances, layers = reference.forward(image[0], weights)
+    np.testing.assert_allclose(distances, model.predict(image, verbose=0)[0], rtol=1e-4, atol=1e-3)
+    names = ["C1", "S2", "C3", "S4", "C5", "flatten", "F6"]
+    for name in ["C1", "S2", "C3", "S4", "C5", "F6"]:
+        keras_out = apply_layers(model, image, names[: names.index(name) + 1])[0]
+        np.testing.assert_allclose(layers[name], keras_out, **TOL)
