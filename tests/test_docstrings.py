@@ -5,7 +5,8 @@ import importlib
 
 import pytest
 
-MODULES = ["book", "data", "layers", "reference", "models", "plots", "train", "checks", "grading", "cli"]
+MODULES = ["book", "data", "layers", "reference", "models", "plots", "train", "checks", "grading", "cli",
+           "questions", "questions._kit", *(f"questions.ch{n:02d}" for n in range(14))]
 
 
 @pytest.mark.parametrize("name", MODULES)
