@@ -5,8 +5,13 @@ In an exercise notebook, after each answer::
     from lenet_course.checks import check
     check("c1-counts", c1_params, c1_connections)   # prints ✅ ... or ❌ ... with a hint
 
-``check`` never raises, whatever it is passed, and is cheap: only the training
-question looks at a trained network, and it trains nothing itself.
+``check`` never raises, whatever it is passed, and is cheap: the questions about
+a trained network measure the learner's own network again (on the sample's
+held-out digits), and no check trains anything itself.
+
+The questions of the per-chapter exercise notebooks are defined in
+``lenet_course.questions`` (one module per chapter) and registered here, in
+``QUESTIONS``; the first ten, defined below, are ``CORE_QUESTIONS``.
 
 Every question is a ``Question`` in ``QUESTIONS``: its name, the notebook it
 belongs to, the variables it reads from the learner's notebook (``reads``) and a
