@@ -3,10 +3,15 @@
 In an exercise notebook, after each answer::
 
     from lenet_course.checks import check
-    check("c3-table", c3_table)        # prints ✅ ... or ❌ ... with a hint
+    check("c1-counts", c1_params, c1_connections)   # prints ✅ ... or ❌ ... with a hint
 
-``check`` never raises, whatever it is passed, and is cheap: only the training
-question looks at a trained network, and it trains nothing itself.
+``check`` never raises, whatever it is passed, and is cheap: the questions about
+a trained network measure the learner's own network again (on the sample's
+held-out digits), and no check trains anything itself.
+
+The questions of the per-chapter exercise notebooks are defined in
+``lenet_course.questions`` (one module per chapter) and registered here, in
+``QUESTIONS``; the first ten, defined below, are ``CORE_QUESTIONS``.
 
 Every question is a ``Question`` in ``QUESTIONS``: its name, the notebook it
 belongs to, the variables it reads from the learner's notebook (``reads``) and a
@@ -71,8 +76,9 @@ class Question:
     """A graded question.
 
     Attributes:
-        name: what ``check`` is called with, e.g. ``"c3-table"``.
-        notebook: the exercise notebook it belongs to, e.g. ``"02_c3_table"``.
+        name: what ``check`` is called with, e.g. ``"c3-counts"``.
+        notebook: the exercise notebook it belongs to, e.g. ``"04_c3_connection_table"``
+            (named after its chapter).
         title: one line saying what is asked.
         reads: the learner's variables, in the order ``check`` takes them.
         judge: ``judge(*answers)`` returns a message when right, raises ``Wrong``
@@ -152,7 +158,7 @@ def check(name=None, *answers):
     """Print ✅ or ❌ and a hint for the answer(s) to question ``name``. Never raises.
 
     Args:
-        name: the question, e.g. ``"c3-table"`` (the notebook says which to use).
+        name: the question, e.g. ``"c3-counts"`` (the notebook says which to use).
         *answers: the learner's variables, in the order the question reads them
             (e.g. ``check("c1-counts", c1_params, c1_connections)``).
     """
@@ -319,7 +325,7 @@ def _counts_judge(layer, what_params, what_connections, params_hints, connection
 
 
 # ---------------------------------------------------------------------------------------
-# 01: shapes and counts
+# Chapters 0 and 2: counts, the output size, the convolution
 
 
 def _output_size_probes(rng):
@@ -385,42 +391,7 @@ def _judge_c5_f6_params(total):
 
 
 # ---------------------------------------------------------------------------------------
-# 02: the C3 connection table
-
-
-def _judge_c3_table(table):
-    from .layers import C3_TABLE
-
-    try:
-        array = np.asarray(table)
-    except Exception:
-        raise Wrong(f"`c3_table` should be a 6x16 array of True/False; it is {_describe(table)}.") from None
-    if array.dtype == object or array.dtype.kind not in "biuf":
-        raise Wrong(f"`c3_table` should hold True/False (or 1/0); it holds {array.dtype} values.")
-    if array.shape == C3_TABLE.shape[::-1]:
-        raise Wrong("Your table has 16 rows and 6 columns: rows are the 6 S2 maps, columns the 16 C3 maps.")
-    if array.shape != C3_TABLE.shape:
-        raise Wrong(f"`c3_table` should have shape (6, 16): a row per S2 map, a column per C3 map; "
-                    f"it has shape {array.shape}.")
-    if not np.isin(array, (0, 1)).all():
-        raise Wrong("`c3_table` should hold only True/False (or 1/0).")
-    array = array.astype(bool)
-    if (array == C3_TABLE).all():
-        return f"right: Table I, {int(array.sum())} connections instead of {array.size}."
-    per_map = array.sum(axis=0)
-    groups = [(range(0, 6), 3, "take 3 neighbouring S2 maps"),
-              (range(6, 12), 4, "take 4 neighbouring S2 maps"),
-              (range(12, 15), 4, "take 4 S2 maps that are not all neighbours"),
-              (range(15, 16), 6, "takes all 6 S2 maps")]
-    for columns, inputs, rule in groups:
-        off = [j for j in columns if per_map[j] != inputs]
-        if off:
-            raise Wrong(f"C3 map(s) {off} have {[int(per_map[j]) for j in off]} inputs; "
-                        f"C3 maps {columns.start}-{columns.stop - 1} each {rule}.")
-    off = [j for j in range(16) if (array[:, j] != C3_TABLE[:, j]).any()]
-    raise Wrong(f"Every C3 map has the right number of inputs, but map(s) {off} see other S2 maps than in "
-                "Table I. Within each group, the first column's pattern moves down by one S2 map per "
-                "column, wrapping around after S2 map 5.")
+# Chapter 4: the C3 connection table
 
 
 _judge_c3_counts = _counts_judge(
@@ -435,7 +406,7 @@ _judge_c3_counts = _counts_judge(
 
 
 # ---------------------------------------------------------------------------------------
-# 03: NumPy forward passes
+# Chapters 2 and 3: NumPy forward passes
 
 
 def _conv2d_probes(rng):
@@ -516,7 +487,7 @@ def _judge_subsample(probed):
 
 
 # ---------------------------------------------------------------------------------------
-# 04: build and train
+# Chapters 8 to 10: build, train, evaluate
 
 
 def _judge_lenet5_spec(model):
@@ -616,36 +587,39 @@ def _register(*questions):
     return {q.name: q for q in questions}
 
 
-QUESTIONS = _register(
-    Question("conv-output-size", "01_shapes_and_counts",
-             "Write the output-size formula of a convolution as a function.",
-             (Answer("conv_output_size", "function"),), _judge_output_size, probes=_output_size_probes),
-    Question("c1-counts", "01_shapes_and_counts",
-             "Count C1's trainable parameters and connections.",
-             (Answer("c1_params"), Answer("c1_connections")), _judge_c1_counts),
-    Question("c5-f6-params", "01_shapes_and_counts",
+# The questions defined above, each filed under the exercise notebook of its chapter; the
+# chapter modules of ``lenet_course.questions`` place them among their own.
+CORE_QUESTIONS = _register(
+    Question("c5-f6-params", "00_five_minutes",
              "Count the trainable parameters of C5 and F6 together.",
              (Answer("c5_f6_params"),), _judge_c5_f6_params),
-    Question("c3-table", "02_c3_table",
-             "Write Table I, C3's connection table, as a 6x16 boolean array.",
-             (Answer("c3_table"),), _judge_c3_table),
-    Question("c3-counts", "02_c3_table",
-             "Count C3's trainable parameters and connections.",
-             (Answer("c3_params"), Answer("c3_connections")), _judge_c3_counts),
-    Question("conv2d", "03_numpy_layers",
+    Question("conv-output-size", "02_c1_convolution",
+             "Write the output-size formula of a convolution as a function.",
+             (Answer("conv_output_size", "function"),), _judge_output_size, probes=_output_size_probes),
+    Question("c1-counts", "02_c1_convolution",
+             "Count C1's trainable parameters and connections.",
+             (Answer("c1_params"), Answer("c1_connections")), _judge_c1_counts),
+    Question("conv2d", "02_c1_convolution",
              "Write a convolution's forward pass in NumPy.",
              (Answer("my_conv2d", "function"),), _judge_conv2d, probes=_conv2d_probes),
-    Question("subsample", "03_numpy_layers",
+    Question("subsample", "03_s2_subsampling",
              "Write the paper's subsampling forward pass in NumPy.",
              (Answer("my_subsample", "function"),), _judge_subsample, probes=_subsample_probes),
-    Question("lenet5-spec", "04_build_and_train",
+    Question("c3-counts", "04_c3_connection_table",
+             "Count C3's trainable parameters and connections.",
+             (Answer("c3_params"), Answer("c3_connections")), _judge_c3_counts),
+    Question("lenet5-spec", "08_whole_network",
              "Build the paper's LeNet-5 in Keras to the given spec.",
              (Answer("my_lenet5", "model"),), _judge_lenet5_spec),
-    Question("trained-model", "04_build_and_train",
+    Question("trained-model", "09_training",
              f"Train a network to {TRAINING_TARGET:.0%} on the sample's held-out digits "
              f"in at most {TRAINING_MAX_EPOCHS} epochs.",
              (Answer("model", "model"), Answer("history", "history")), _judge_trained_model),
-    Question("confused-pair", "04_build_and_train",
+    Question("confused-pair", "10_evaluation",
              "Read the confusion matrix: which pair of digits is confused most?",
              (Answer("most_confused_pair"), Answer("model", "model")), _judge_confused_pair),
 )
+
+from .questions import all_questions  # noqa: E402  (its modules use the names above)
+
+QUESTIONS = _register(*all_questions())

@@ -311,7 +311,7 @@ def stub_solutions(source, answers=()):
 
 
 def _wrap(comment, indent):
-    return textwrap.wrap(comment, width=max(40, 100 - indent), subsequent_indent="# ",
+    return textwrap.wrap(comment, width=max(40, 88 - indent), subsequent_indent="# ",
                          break_long_words=False, break_on_hyphens=False)
 
 

@@ -27,9 +27,9 @@ attacker: a submission runs as the grader's user, with its files and network. Gr
 untrusted notebooks inside a container (as Gradescope does).
 
 Example:
-    >>> report = grade_submission("missing.ipynb", assignment="01_shapes_and_counts")
+    >>> report = grade_submission("missing.ipynb", assignment="02_c1_convolution")
     >>> report.status, report.score, report.max_score
-    ('invalid', 0.0, 3.0)
+    ('invalid', 0.0, 5.0)
     >>> report.reason
     'cannot read the file: it does not exist'
 """
@@ -613,6 +613,8 @@ async def _extract_one(runner, question, read, exchange, options, rng):
 def _load_model(path, exchange, name):
     import keras
 
+    from . import models  # noqa: F401  (registers the course's Keras classes, LeNet5 among them)
+
     try:
         path = path.resolve()
         if exchange.resolve() not in path.parents or not path.is_file():
@@ -634,7 +636,7 @@ def grade_submission(path, *, assignment=None, options=None, name=None):
 
     Args:
         path: the submitted ``.ipynb``.
-        assignment: the exercise notebook it answers (e.g. ``"02_c3_table"``);
+        assignment: the exercise notebook it answers (e.g. ``"04_c3_connection_table"``);
             default: from the file name, else from its ``check`` calls.
         options: a ``GradingOptions``.
         name: the report's name (default: the file name without ``.ipynb``).

@@ -87,6 +87,64 @@ def test_every_toc_entry_exists():
         assert (ROOT / f"{entry}.md").exists() or (ROOT / f"{entry}.ipynb").exists(), entry
 
 
+def exercise_for(chapter):
+    """The exercise notebook of a chapter: book/05_s4 -> exercises/05_s4, five_minutes -> 00_five_minutes."""
+    return "00_five_minutes" if chapter == "five_minutes" else chapter
+
+
+def chapter_files():
+    return sorted(md for md in (ROOT / "book").glob("*.md") if md.stem != "intro")
+
+
+def test_the_exercises_are_a_part_of_the_book_and_the_solutions_are_not():
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    parts = {part["caption"]: [chapter["file"] for chapter in part["chapters"]] for part in toc["parts"]}
+    exercises = sorted(p.stem for p in (ROOT / "exercises").glob("*.md"))
+    assert parts["Exercises"] == [f"exercises/{name}" for name in exercises]
+    assert len(exercises) >= 14
+    assert not any(entry.startswith("solutions/") for entry in toc_chapters())
+    assert "solutions" in CONFIG["exclude_patterns"] and "exercises" not in CONFIG["exclude_patterns"]
+    # shown as a learner gets them: not executed, so no output gives an answer away
+    assert "exercises/*" in CONFIG["execute"]["exclude_patterns"]
+
+
+@pytest.mark.parametrize("md", chapter_files(), ids=lambda p: p.stem)
+def test_every_chapter_ends_with_folded_answers_and_its_exercise_page(md):
+    text = md.read_text()
+    ending = text[text.rindex("**Check yourself.**"):]
+    assert re.search(r"```\{admonition\} Answers\n:class: dropdown\n", ending), "answers must be folded"
+    exercise = exercise_for(md.stem)
+    assert f"](../exercises/{exercise}.md)" in ending
+    assert (ROOT / "exercises" / f"{exercise}.md").exists()
+
+
+@pytest.mark.parametrize("md", sorted((ROOT / "exercises").glob("*.md")), ids=lambda p: p.stem)
+def test_every_exercise_page_links_back_to_its_chapter(md):
+    chapter = "five_minutes" if md.stem == "00_five_minutes" else md.stem
+    assert f"](../book/{chapter}.md)" in jupytext.read(md).cells[0].source
+
+
+@pytest.mark.parametrize("md", sorted((ROOT / "exercises").glob("*.md")), ids=lambda p: p.stem)
+def test_cells_that_raise_by_design_say_so(md):
+    """A cell tagged to raise before the answer is written is introduced by a line saying so."""
+    cells = jupytext.read(md).cells
+    for previous, cell in zip(cells, cells[1:]):
+        if cell.cell_type != "code" or "raises-exception" not in cell.metadata.get("tags", []):
+            continue
+        if "check(" in cell.source:
+            continue
+        stubbed = re.search(r"= \.\.\.|raise NotImplementedError", cell.source)
+        assert stubbed or "(Runs once you have answered.)" in previous.source, (md.name, cell.source[:80])
+
+
+@pytest.mark.parametrize("md", sorted((ROOT / "exercises").glob("*.md")), ids=lambda p: p.stem)
+def test_notebook_code_lines_fit_in_88_characters(md):
+    for cell in jupytext.read(md).cells:
+        if cell.cell_type == "code" and "%pip install" not in cell.source:
+            for line in cell.source.split("\n"):
+                assert len(line) <= 88, (md.name, line)
+
+
 def test_install_url_is_the_configured_repository():
     assert REPO_URL in (ROOT / "README.md").read_text()
     assert CONFIG["launch_buttons"]["colab_url"] == "https://colab.research.google.com"
@@ -127,9 +185,18 @@ def test_every_colab_link_opens_a_committed_notebook(html_without_execution):
             assert path.endswith(".ipynb"), f"{page}: Colab link to {path}, which Colab cannot open"
             assert (ROOT / path).exists(), f"{page}: Colab link to missing {path}"
             assert path in tracked or not tracked, f"{page}: {path} is not committed"
-    # every chapter with code has its Colab button
+    # every chapter with code has its Colab button, and so does every exercise page
     for md in notebook_sources():
-        if md.parent.name != "book":
+        if md.parent.name == "solutions":
             continue
         page = md.relative_to(ROOT).with_suffix(".html").as_posix()
         assert page in links, f"{page} has no Colab link"
+    built = {p.relative_to(html_without_execution).as_posix() for p in html_without_execution.rglob("*.html")}
+    assert not any(page.startswith("solutions/") for page in built), "a solution was published"
+    for md in sorted((ROOT / "exercises").glob("*.md")):
+        html = (html_without_execution / "exercises" / f"{md.stem}.html").read_text()
+        assert "BEGIN SOLUTION" not in html and ("Your answer here" in html or "Your code here" in html)
+        chapter = "five_minutes" if md.stem == "00_five_minutes" else md.stem
+        assert f'href="../book/{chapter}.html' in html, f"{md.stem} does not link back to its chapter"
+        chapter_html = (html_without_execution / "book" / f"{chapter}.html").read_text()
+        assert f'href="../exercises/{md.stem}.html' in chapter_html, f"{chapter} does not link to {md.stem}"

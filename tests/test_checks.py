@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lenet_course import checks, reference
+from lenet_course import checks, questions, reference
 from lenet_course.checks import QUESTIONS, check, evaluate, notebooks, questions_for
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,13 +28,29 @@ def test_docstring_examples():
     assert result.attempted > 0 and result.failed == 0
 
 
-def test_at_least_eight_questions_over_four_notebooks():
-    assert len(QUESTIONS) >= 8
-    assert notebooks() == ["01_shapes_and_counts", "02_c3_table", "03_numpy_layers", "04_build_and_train"]
+def chapter_stems():
+    """book/five_minutes is exercise 00; every other chapter gives its stem to its exercise."""
+    return ["00_five_minutes"] + sorted(p.stem for p in (ROOT / "book").glob("[0-9][0-9]_*.md"))
+
+
+def test_a_notebook_per_chapter_and_at_least_35_questions():
+    assert len(QUESTIONS) >= 35
+    assert notebooks() == chapter_stems()
+    assert set(checks.CORE_QUESTIONS.values()) <= set(QUESTIONS.values())
     for question in QUESTIONS.values():
         assert question.points > 0 and question.reads
         assert all(read.kind in checks.KINDS for read in question.reads)
         assert (question.probes is not None) == any(read.kind == "function" for read in question.reads)
+
+
+@pytest.mark.parametrize("notebook", notebooks())
+def test_every_notebook_asks_all_three_kinds_of_question(notebook):
+    kinds = questions.kinds()
+    assert {kinds[q.name] for q in questions_for(notebook)} == {"compute", "implement", "experiment"}
+
+
+def test_every_question_has_a_kind():
+    assert set(questions.kinds()) == set(QUESTIONS)
 
 
 @pytest.mark.parametrize("notebook", notebooks())
@@ -49,7 +65,6 @@ def test_every_question_is_checked_in_its_solution_and_exercise(notebook):
 # ---- right answers pass -----------------------------------------------------------------
 
 def test_right_answers_pass(capsys):
-    from lenet_course.layers import C3_TABLE
     from lenet_course.models import PAPER_COUNTS
 
     c1, c3 = PAPER_COUNTS["C1"], PAPER_COUNTS["C3"]
@@ -57,7 +72,6 @@ def test_right_answers_pass(capsys):
         "conv-output-size": (right_output_size,),
         "c1-counts": (c1["params"], c1["connections"]),
         "c5-f6-params": (PAPER_COUNTS["C5"]["params"] + PAPER_COUNTS["F6"]["params"],),
-        "c3-table": (C3_TABLE.astype(int).tolist(),),  # a nested list of 0/1 is fine too
         "c3-counts": (float(c3["params"]), np.int64(c3["connections"])),
         "conv2d": (reference.conv2d,),
         "subsample": (reference.subsample,),
@@ -96,17 +110,17 @@ def test_half_right_counts_earn_half():
     assert verdict.status == "partial" and verdict.score == pytest.approx(0.5)
 
 
-def test_c3_table_hints_point_at_the_mistake():
+def test_c3_inputs_hints_point_at_the_mistake():
     from lenet_course.layers import C3_TABLE
 
-    assert "16 rows and 6 columns" in evaluate("c3-table", C3_TABLE.T).message
-    swapped = C3_TABLE.copy()
-    swapped[:, [12, 13]] = swapped[:, [13, 12]]
-    assert "[12, 13]" in evaluate("c3-table", swapped).message
-    extra = C3_TABLE.copy()
-    extra[3, 0] = True
-    verdict = evaluate("c3-table", extra)
-    assert not verdict.passed and "[0]" in verdict.message
+    right = [int(i) for i in np.flatnonzero(C3_TABLE[:, 13])]
+    assert evaluate("c3-inputs", right).passed
+    assert evaluate("c3-inputs", np.array(right)).passed
+    extra = evaluate("c3-inputs", right + [next(i for i in range(6) if i not in right)])
+    assert not extra.passed and "does not change" in extra.message
+    missing = evaluate("c3-inputs", right[:2])
+    assert not missing.passed and "missing" in missing.message and str(right) not in missing.message
+    assert "list" in evaluate("c3-inputs", set(right)).message
 
 
 def test_function_hints_name_the_common_mistakes():
@@ -214,3 +228,141 @@ def test_messages_use_the_training_goal_from_the_package():
     title = QUESTIONS["trained-model"].title
     assert f"{checks.TRAINING_TARGET:.0%}" in title and str(checks.TRAINING_MAX_EPOCHS) in title
     assert re.search(r"at most \d+ epochs", title)
+
+
+# ---- the chapter questions: right answers pass, wrong ones get a hint without the answer ------
+
+def chapter_right_answers():
+    """Right answers to every chapter question that needs no trained network."""
+    from lenet_course.data import paper_scale
+    from lenet_course.layers import C3_TABLE
+    from lenet_course.plots import confusion_matrix
+    from lenet_course.questions import ch01, ch02, ch05, ch09, ch13
+
+    share, mean = ch01.measured_statistics()
+    right_kernel = max(ch02.edge_responses(), key=ch02.edge_responses().get)
+    return {
+        "nearest-code": (lambda d: np.argmin(d, axis=-1),),
+        "input-sizes": (32, 3),
+        "paper-scale": (paper_scale,),
+        "pixel-statistics": (share, mean),
+        "c1-small-counts": (80, 72_000),
+        "strongest-kernel": (right_kernel.upper(),),  # case does not matter
+        "subsample-3x3": ([10, 10, 6], 12, 6_000),  # a list is fine for a shape
+        "shift-effect": ("S2 changes less than C1",),
+        "partial-conv2d": (lambda image, kernels, biases, table:
+                           reference.conv2d(image, kernels * table[None, None], biases),),
+        "c3-inputs": ([int(i) for i in np.flatnonzero(C3_TABLE[:, 13])],),
+        "c3-field": (14,),
+        "s4-20-maps": (40, 2_500),
+        "receptive-field": (ch05.receptive_field,),
+        "s4-field-3x3": (10,),
+        "c5-48": (9, 5, 48_120),
+        "c5-as-dense": (lambda k: k.reshape(-1, k.shape[-1]),),
+        "f6-100-inputs": (8_484,),
+        "rbf-distances": (lambda f, c: np.array([reference.rbf_distances(row, c) for row in f]),),
+        "dense-c3-and-s2": (2_416, 4_704),
+        "params-and-work": ("C5", "C3"),
+        "rate-in-pass-10": (0.00005, 0.001),
+        "momentum-step": (ch09.momentum_step,),
+        "momentum-on-off": (0.92, 0.83),
+        "confusion-cells": ((4, 9), "row 4"),
+        "confusion-matrix": (confusion_matrix,),
+        "values-per-layer": (4_704, 400),
+        "scaled-tanh": (reference.scaled_tanh,),
+        "seed-counts": (2_416, 850),
+        "optimiser-matters": (0.77, 0.91),
+        "paper-errors": (95, 19),
+        "shift-images": (ch13.shift_images,),
+    }
+
+
+def test_chapter_questions_accept_right_answers():
+    for name, answer in chapter_right_answers().items():
+        verdict = evaluate(name, *answer)
+        assert verdict.passed and verdict.score == verdict.max_score, verdict
+
+
+def test_the_seed_network_meets_its_spec():
+    from lenet_course.models import build_lenet5
+
+    assert evaluate("seed-spec", build_lenet5("keras", seed=0)).passed
+    assert not evaluate("seed-spec", build_lenet5("modern", seed=0)).passed  # ReLU, max pooling
+
+
+@pytest.mark.parametrize("name, answers, secret", [
+    ("input-sizes", (28, 7), ["32"]),
+    ("c1-small-counts", (72, 1), ["80", "72,000", "72000"]),
+    ("subsample-3x3", ((15, 15, 6), 18, 1), ["(10, 10, 6)", "6,000"]),
+    ("c3-field", (5,), ["14"]),
+    ("s4-20-maps", (32, 2_000), ["40", "2,500"]),
+    ("s4-field-3x3", (16,), ["10"]),
+    ("c5-48", (10, 6, 1), ["9", "48,120"]),
+    ("f6-100-inputs", (10_164,), ["8,484", "8484"]),
+    ("dense-c3-and-s2", (1_516, 5_880), ["2,416", "4,704"]),
+    ("params-and-work", ("F6", "C1"), ["C5", "C3"]),
+    ("rate-in-pass-10", (0.0001, 0.002), ["5e-05", "0.00005", "0.001"]),
+    ("confusion-cells", ((9, 4), "column 4"), ["(4, 9)", "row 4"]),
+    ("values-per-layer", (784, 256), ["4,704", "400"]),
+    ("seed-counts", (1_516, 840), ["2,416", "850"]),
+    ("paper-errors", (950, 180), ["95 ", "19 "]),
+    ("shift-effect", ("S2 changes more than C1",), ["less than"]),
+    ("momentum-on-off", (0.9, 0.9), []),
+    ("optimiser-matters", (0.9, 0.5), []),
+    ("scaled-tanh", (np.tanh,), ["1.7159", "2/3"]),
+    ("shift-images", (lambda images, down, right: np.roll(images, (down, right), axis=(1, 2)),), []),
+    ("momentum-step", (lambda w, v, g, lr, m: (w - lr * g, v),), []),
+    ("rbf-distances", (lambda f, c: np.sqrt(((f[:, None] - c[None]) ** 2).sum(-1)),), []),
+    ("c5-as-dense", (lambda k: k.transpose(2, 0, 1, 3).reshape(-1, k.shape[-1]),), []),
+    ("confusion-matrix", (lambda labels, predictions: confusion_matrix_transposed(labels, predictions),), []),
+])
+def test_chapter_questions_hint_without_giving_the_answer(capsys, name, answers, secret):
+    out = printed(capsys, name, *answers)
+    assert out.startswith("❌ " + name) and len(out.strip()) > len(name) + 20, out
+    assert not any(s in out for s in secret), out
+    assert evaluate(name, *answers).score < QUESTIONS[name].points
+
+
+def confusion_matrix_transposed(labels, predictions):
+    from lenet_course.plots import confusion_matrix
+
+    return confusion_matrix(labels, predictions).T
+
+
+def test_function_hints_name_the_common_chapter_mistakes():
+    assert "plain tanh" in evaluate("scaled-tanh", np.tanh).message
+    assert "wraps" in evaluate("shift-images", lambda i, d, r: np.roll(i, (d, r), axis=(1, 2))).message
+    assert "squared" in evaluate("rbf-distances",
+                                 lambda f, c: np.sqrt(((f[:, None] - c[None]) ** 2).sum(-1))).message
+    assert "Rows are the true digits" in evaluate("confusion-matrix", confusion_matrix_transposed).message
+    assert "every input map" in evaluate("partial-conv2d", lambda i, k, b, t: reference.conv2d(i, k, b)).message
+    assert "largest distance" in evaluate("nearest-code", lambda d: np.argmax(d, axis=-1)).message
+    assert "plain SGD" in evaluate("momentum-step", lambda w, v, g, lr, m: (w - lr * g, v)).message
+
+
+def test_experiments_on_a_model_measure_the_model():
+    """The judges of experiment answers recompute the measurement with the learner's own model."""
+    from lenet_course.data import load_mnist
+    from lenet_course.models import accuracy, build_lenet5, predict_digits
+    from lenet_course.questions import ch06, ch07, ch13
+
+    data = load_mnist(source="sample")
+    model = build_lenet5("paper", seed=0)  # untrained: its measurements are its own
+    read = int(predict_digits(model, data.x_test[:1])[0])
+    assert evaluate("read-from-f6", read, model).passed
+    assert not evaluate("read-from-f6", (read + 1) % 10, model).passed
+    shifted = accuracy(model, ch13.shift_images(data.x_test, *ch13.SHIFT), data.y_test)
+    assert evaluate("shifted-accuracy", shifted, model).passed
+    assert not evaluate("shifted-accuracy", shifted + 0.2, model).passed
+    readings = ch06.readings_on_page(model, ch06.page_with_digit(data.x_test[0]))
+    right = int((readings == data.y_test[0]).sum())
+    assert evaluate("sliding-c5", right, model).passed
+    assert not evaluate("sliding-c5", right + 1, model).passed
+    softmax = build_lenet5("modern", seed=0)
+    answer = {(True, False): "the RBF output", (False, True): "the softmax output", (True, True): "both",
+              (False, False): "neither"}[(ch07.separates(model), ch07.separates(softmax))]
+    assert evaluate("not-a-digit", answer, model, softmax).passed
+    wrong = next(option for option in ch07.OUTPUT_OPTIONS if option != answer)
+    verdict = evaluate("not-a-digit", wrong, model, softmax)
+    assert not verdict.passed and answer not in verdict.message
+    assert "`accuracy_after`" in evaluate("one-epoch", 0.1, 0.95, model).message  # untrained: not 95%

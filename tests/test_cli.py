@@ -41,20 +41,20 @@ def copy_of_repo(tmp_path):
 
 
 def test_check_fails_when_an_exercise_was_edited_by_hand(copy_of_repo, capsys):
-    exercise = copy_of_repo / "exercises" / "02_c3_table.md"
-    exercise.write_text(exercise.read_text().replace("c3_table = ...", "c3_table = 'my answer'"))
+    exercise = copy_of_repo / "exercises" / "04_c3_connection_table.md"
+    exercise.write_text(exercise.read_text().replace("c3_params = ...", "c3_params = 'my answer'"))
     assert main(["exercises", "--check", "--root", str(copy_of_repo)]) == 1
-    assert "exercises/02_c3_table.md differs" in capsys.readouterr().err
+    assert "exercises/04_c3_connection_table.md differs" in capsys.readouterr().err
     assert main(["exercises", "--root", str(copy_of_repo)]) == 0  # regenerate
     assert main(["exercises", "--check", "--root", str(copy_of_repo)]) == 0
 
 
 def test_check_fails_when_a_solution_changed_or_an_exercise_has_none(copy_of_repo, capsys):
-    solution = copy_of_repo / "solutions" / "01_shapes_and_counts.md"
-    solution.write_text(solution.read_text().replace("## 3. Where the parameters are", "## 3. Where they are"))
+    solution = copy_of_repo / "solutions" / "02_c1_convolution.md"
+    solution.write_text(solution.read_text().replace("## 4. Experiment: what an edge", "## 4. Experiment: an edge"))
     assert main(["exercises", "--check", "--root", str(copy_of_repo)]) == 1
     err = capsys.readouterr().err
-    assert "exercises/01_shapes_and_counts.md differs" in err and "solutions/01_shapes_and_counts.ipynb" in err
+    assert "exercises/02_c1_convolution.md differs" in err and "solutions/02_c1_convolution.ipynb" in err
     main(["exercises", "--root", str(copy_of_repo)])
     (copy_of_repo / "exercises" / "99_orphan.md").write_text("# no solution\n")
     assert main(["exercises", "--check", "--root", str(copy_of_repo)]) == 1
@@ -103,28 +103,28 @@ def test_generated_notebooks_are_stable(copy_of_repo):
 
 def test_grade_writes_reports_and_a_summary(tmp_path, capsys):
     out = tmp_path / "reports"
-    submissions = [str(FIXTURES / "01-not-json.ipynb"), str(FIXTURES / "01-deleted-cells.ipynb")]
+    submissions = [str(FIXTURES / "02-not-json.ipynb"), str(FIXTURES / "02-deleted-cells.ipynb")]
     code = main(["grade", *submissions, "--out", str(out), "--gradescope", "--cell-timeout", "10",
                  "--timeout", "60", "--no-progress"])
     assert code == 0
-    assert {p.name for p in out.iterdir()} == {"01-not-json.json", "01-deleted-cells.json", "grades.csv",
+    assert {p.name for p in out.iterdir()} == {"02-not-json.json", "02-deleted-cells.json", "grades.csv",
                                                "results.json"}
     printed = capsys.readouterr().out
     assert "graded 2 submission(s)" in printed
-    assert re.search(r"01-deleted-cells\s+1 / 3", printed) and re.search(r"01-not-json\s+0 / 3\s+invalid", printed)
+    assert re.search(r"02-deleted-cells\s+1 / 5", printed) and re.search(r"02-not-json\s+0 / 5\s+invalid", printed)
     assert "failures by reason" in printed and "invalid 1" in printed
     results = json.loads((out / "results.json").read_text())
-    assert results["score"] == 1 and len(results["tests"]) == 6
+    assert results["score"] == 1 and len(results["tests"]) == 10
 
 
 def test_grade_takes_a_folder_and_reports_an_empty_one(tmp_path, capsys):
     empty = tmp_path / "submission"
     empty.mkdir()
     out = tmp_path / "results"
-    assert main(["grade", str(empty), "--out", str(out), "--assignment", "01_shapes_and_counts",
+    assert main(["grade", str(empty), "--out", str(out), "--assignment", "02_c1_convolution",
                  "--gradescope", "--no-progress"]) == 0
     results = json.loads((out / "results.json").read_text())
-    assert results["score"] == 0 and len(results["tests"]) == 3
+    assert results["score"] == 0 and len(results["tests"]) == 5
     assert "folder" in results["output"]
 
 
@@ -152,7 +152,7 @@ def test_no_command_prints_help(capsys):
 
 def test_autograder_zip(tmp_path, capsys):
     path = tmp_path / "autograder.zip"
-    assert main(["autograder", "--assignment", "02_c3_table", "--out", str(path), "--cell-timeout", "60"]) == 0
+    assert main(["autograder", "--assignment", "04_c3_connection_table", "--out", str(path), "--cell-timeout", "60"]) == 0
     with zipfile.ZipFile(path) as archive:
         assert set(archive.namelist()) == {"setup.sh", "run_autograder"}
         for info in archive.infolist():
@@ -161,14 +161,14 @@ def test_autograder_zip(tmp_path, capsys):
         run = archive.read("run_autograder").decode()
     assert setup.startswith("#!/usr/bin/env bash") and "pip install" in setup and "lenet-course" in setup
     assert run.startswith("#!/usr/bin/env bash")
-    assert "lenet-course grade /autograder/submission" in run and "--assignment 02_c3_table" in run
+    assert "lenet-course grade /autograder/submission" in run and "--assignment 04_c3_connection_table" in run
     assert "--out /autograder/results" in run and "--gradescope" in run and "--cell-timeout 60" in run
     result = subprocess.run(["bash", "-n", "-c", run], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
 
 
 def test_autograder_package_spec_is_used(tmp_path):
-    path = write_autograder(tmp_path / "a.zip", "01_shapes_and_counts", package="lenet-course==9.9",
+    path = write_autograder(tmp_path / "a.zip", "02_c1_convolution", package="lenet-course==9.9",
                             cell_timeout=5, timeout=50, memory_mb=1024)
     with zipfile.ZipFile(path) as archive:
         assert '"lenet-course==9.9"' in archive.read("setup.sh").decode()

@@ -9,7 +9,9 @@ import pytest
 import lenet_course
 
 # Every module of the package, found rather than listed, so a new module cannot be forgotten.
-MODULES = sorted(info.name for info in pkgutil.iter_modules(lenet_course.__path__) if not info.name.startswith("_"))
+MODULES = sorted(info.name.removeprefix("lenet_course.") for info in
+                 pkgutil.walk_packages(lenet_course.__path__, prefix="lenet_course.")
+                 if info.name != "lenet_course._data")
 # Modules whose examples need a trained network or the whole book: they show calls, not results.
 WITHOUT_RUNNABLE_EXAMPLES = {"train"}
 

@@ -3,6 +3,7 @@
 import csv
 import importlib.util
 import json
+import re
 from pathlib import Path
 
 import nbformat
@@ -21,7 +22,7 @@ make_fixtures = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(make_fixtures)
 BROKEN = make_fixtures.EXPECTED
 NOT_NOTEBOOKS = make_fixtures.NOT_NOTEBOOKS
-ASSIGNMENT = "01_shapes_and_counts"
+ASSIGNMENT = "02_c1_convolution"
 
 
 @pytest.fixture(scope="module")
@@ -75,26 +76,28 @@ def test_a_file_that_is_not_a_notebook_still_gets_a_report(broken, name):
 
 def test_the_reasons_are_readable(broken):
     _, reports = broken
-    assert "timed out after 10 s" in reports["01-infinite-loop"].reason
-    assert reports["01-infinite-loop"].kernel_restarts == 1  # it ignored the interrupt
-    assert "sys.exit" in reports["01-sys-exit"].reason
-    assert "stopped the kernel" in reports["01-os-exit"].reason and reports["01-os-exit"].kernel_restarts == 1
-    assert "MB of output" in reports["01-output-flood"].reason
-    assert "memory" in reports["01-memory-hog"].reason
-    assert "SyntaxError" in reports["01-syntax-error"].reason
-    deleted = {q["name"]: q for q in reports["01-deleted-cells"].questions}
-    assert deleted["c5-f6-params"]["status"] == "missing" and "deleted" in deleted["c5-f6-params"]["feedback"]
-    blank = reports["01-blank-answers"]
+    assert "timed out after 10 s" in reports["02-infinite-loop"].reason
+    assert reports["02-infinite-loop"].kernel_restarts == 1  # it ignored the interrupt
+    assert "sys.exit" in reports["02-sys-exit"].reason
+    assert "stopped the kernel" in reports["02-os-exit"].reason and reports["02-os-exit"].kernel_restarts == 1
+    assert "MB of output" in reports["02-output-flood"].reason
+    assert "memory" in reports["02-memory-hog"].reason
+    assert "SyntaxError" in reports["02-syntax-error"].reason
+    deleted = {q["name"]: q for q in reports["02-deleted-cells"].questions}
+    assert deleted["c1-small-counts"]["status"] == "missing"
+    assert "deleted" in deleted["c1-small-counts"]["feedback"]
+    blank = reports["02-blank-answers"]
     assert {q["status"] for q in blank.questions} == {"blank"} and blank.score == 0
 
 
 def test_monkeypatching_the_checks_does_not_change_the_grade(broken):
     _, reports = broken
-    report = reports["01-monkeypatching"]
+    report = reports["02-monkeypatching"]
     assert report.errors == []  # its patches ran without error, and changed nothing here
     status = {q["name"]: q["status"] for q in report.questions}
-    assert status == {"conv-output-size": "failed", "c1-counts": "failed", "c5-f6-params": "passed"}
-    assert report.score == QUESTIONS["c5-f6-params"].points
+    assert status == {"conv-output-size": "failed", "c1-counts": "failed", "c1-small-counts": "passed",
+                      "conv2d": "missing", "strongest-kernel": "missing"}
+    assert report.score == QUESTIONS["c1-small-counts"].points
 
 
 def test_grades_csv_has_a_row_per_submission(broken):
@@ -133,15 +136,15 @@ def test_gradescope_results_json(broken):
     results = json.loads((out / "results.json").read_text())
     assert_gradescope_format(results)
     assert len(results["tests"]) == sum(len(r.questions) for r in reports.values())
-    single = gradescope_results([reports["01-syntax-error"]])
+    single = gradescope_results([reports["02-syntax-error"]])
     assert_gradescope_format(single)
-    assert single["score"] == reports["01-syntax-error"].score
-    assert [t["status"] for t in single["tests"]] == ["passed", "failed", "passed"]
+    assert single["score"] == reports["02-syntax-error"].score
+    assert [t["status"] for t in single["tests"]] == ["passed", "failed", "passed", "failed", "failed"]
 
 
 def test_the_total_timeout_stops_a_slow_submission(tmp_path):
-    cells = ["import time\ntime.sleep(3)"] * 4 + ["c5_f6_params = (5 * 5 * 16 + 1) * 120 + (120 + 1) * 84"]
-    path = tmp_path / "01-slow.ipynb"
+    cells = ["import time\ntime.sleep(3)"] * 4 + ["c1_params = 156\nc1_connections = 122_304"]
+    path = tmp_path / "02-slow.ipynb"
     nbformat.write(make_fixtures.notebook(cells), path)
     report = grade_submission(path, options=GradingOptions(cell_timeout=10, timeout=4))
     kinds = [e["kind"] for e in report.errors]
@@ -160,9 +163,9 @@ def test_an_unknown_assignment_is_said(tmp_path):
 def test_the_assignment_is_recognised_from_check_calls(tmp_path):
     path = tmp_path / "my homework.ipynb"
     nbformat.write(make_fixtures.notebook(["from lenet_course.checks import check",
-                                           "c3_table = None", 'check("c3-table", c3_table)']), path)
+                                           "c3_params = None", 'check("c3-counts", c3_params, 1)']), path)
     report = grade_submission(path, options=FAST)
-    assert report.assignment == "02_c3_table" and report.status == "graded" and report.score == 0
+    assert report.assignment == "04_c3_connection_table" and report.status == "graded" and report.score == 0
 
 
 # ---- the real notebooks: every solution full marks, every untouched exercise 0 ------------------
@@ -211,11 +214,60 @@ def test_grading_works_from_inside_an_event_loop(tmp_path):
     """An instructor may call the grader from a notebook, where an event loop is already running."""
     import asyncio
 
-    path = tmp_path / "01-small.ipynb"
-    nbformat.write(make_fixtures.notebook(["c5_f6_params = 58284"]), path)
+    path = tmp_path / "02-small.ipynb"
+    nbformat.write(make_fixtures.notebook(["c1_params = 156\nc1_connections = 122_304"]), path)
 
     async def inside_a_loop():
         return grade_submission(path, options=FAST)
 
     report = asyncio.run(inside_a_loop())
     assert report.status == "graded" and report.score == 1
+
+
+# ---- the broken-submission guarantees hold for every exercise notebook ------------------------
+
+BREAKAGES = ["x = (", "raise ValueError('a mistake of mine')", "import sys\nsys.exit(3)"]
+
+
+def broken_solution(notebook):
+    """A solution with three broken cells of its own and its first answer's cell broken.
+
+    Returns the notebook and the question whose answer was broken.
+    """
+    solution = nbformat.read(ROOT / "solutions" / f"{notebook}.ipynb", as_version=4)
+    first = questions_for(notebook)[0]
+    name = first.reads[0].name
+    sets_it = re.compile(rf"^\s*(def\s+{name}\b|{name}\s*=)", re.M)
+    code = [i for i, cell in enumerate(solution.cells) if cell.cell_type == "code"]
+    answer = next(i for i in code if "### BEGIN SOLUTION" in solution.cells[i].source
+                  and sets_it.search(solution.cells[i].source))
+    solution.cells[answer].source = "(\n" + solution.cells[answer].source  # a syntax error
+    imports = code[1]  # code[0] is the Colab install cell
+    solution.cells[imports + 1:imports + 1] = [nbformat.v4.new_code_cell(s) for s in BREAKAGES]
+    return solution, first
+
+
+@pytest.fixture(scope="module")
+def broken_course(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("broken")
+    broken = {}
+    for notebook in notebooks():
+        submission, question = broken_solution(notebook)
+        nbformat.write(submission, folder / f"{notebook}.ipynb")
+        broken[notebook] = question
+    reports = grade_many(sorted(folder.glob("*.ipynb")), folder / "reports",
+                         options=GradingOptions(cell_timeout=300, timeout=600), progress=False)
+    return broken, {report.assignment: report for report in reports}
+
+
+@pytest.mark.parametrize("notebook", notebooks())
+def test_a_broken_solution_keeps_every_answer_it_did_not_break(broken_course, notebook):
+    broken, reports = broken_course
+    report, question = reports[notebook], broken[notebook]
+    assert report.status == "graded"
+    status = {q["name"]: q["status"] for q in report.questions}
+    assert status.pop(question.name) != "passed"
+    assert set(status.values()) == {"passed"}, report.questions
+    assert report.score == report.max_score - question.points
+    assert {"syntax-error", "exception", "exit"} <= {e["kind"] for e in report.errors}, report.errors
+    assert report.reason
