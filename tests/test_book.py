@@ -23,11 +23,18 @@ def notebook_sources():
 
 
 def toc_chapters():
+    """Every file of the table of contents, sections included, in reading order."""
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
     files = [toc["root"]]
     for part in toc.get("parts", []):
-        files += [chapter["file"] for chapter in part["chapters"]]
+        for chapter in part["chapters"]:
+            files += [chapter["file"]] + [section["file"] for section in chapter.get("sections", [])]
     return files
+
+
+def test_every_book_page_is_in_the_table_of_contents():
+    pages = {f"book/{md.stem}" for md in (ROOT / "book").glob("*.md")}
+    assert pages <= set(toc_chapters()), f"not in _toc.yml: {pages - set(toc_chapters())}"
 
 
 def cells(notebook):
