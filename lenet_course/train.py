@@ -142,10 +142,23 @@ def is_quiet():
 
 
 def summary_line(history, seconds):
-    """'trained 3 epochs in 12.3 s: loss 0.123, accuracy 0.961, ...' from a History."""
-    last = {name: values[-1] for name, values in history.history.items()}
-    metrics = ", ".join(f"{name.replace('rbf_', '')} {value:.3f}" for name, value in last.items())
-    return f"trained {len(history.epoch)} epochs in {seconds:.1f} s: {metrics}"
+    """'trained 3 epochs in 12.3 s: accuracy 0.961, loss 0.123, val_accuracy ...' from a History.
+
+    Always the same order, whatever the variant names its metrics: accuracy, loss,
+    then the validation ones (anything else after them).
+
+    Example:
+        >>> from types import SimpleNamespace
+        >>> logs = {"loss": [0.5], "rbf_accuracy": [0.9]}
+        >>> summary_line(SimpleNamespace(history=logs, epoch=[0]), 1.0)
+        'trained 1 epoch in 1.0 s: accuracy 0.900, loss 0.500'
+    """
+    last = {name.replace("rbf_", ""): values[-1] for name, values in history.history.items()}
+    order = ["accuracy", "loss", "val_accuracy", "val_loss"]
+    names = [n for n in order if n in last] + [n for n in last if n not in order]
+    metrics = ", ".join(f"{name} {last[name]:.3f}" for name in names)
+    epochs = len(history.epoch)
+    return f"trained {epochs} epoch{'' if epochs == 1 else 's'} in {seconds:.1f} s: {metrics}"
 
 
 def trained_lenet5(variant="paper", data=None, *, epochs=10, batch_size=32, seed=0, cache_dir=None):

@@ -250,3 +250,17 @@ def test_train_passes_callbacks_to_fit(sample):
     record = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: seen.append(epoch))
     train(build_lenet5("paper"), small(sample, 64), epochs=2, seed=0, callbacks=[record])
     assert seen == [0, 1]
+
+
+@pytest.mark.parametrize("names", [["loss", "rbf_accuracy", "val_loss", "val_rbf_accuracy"],
+                                   ["accuracy", "loss", "val_accuracy", "val_loss"]])
+def test_summary_line_lists_metrics_in_one_order_and_counts_epochs_in_words(names):
+    from types import SimpleNamespace
+
+    from lenet_course.train import summary_line
+
+    logs = {name: [0.5] for name in names}
+    line = summary_line(SimpleNamespace(history=logs, epoch=[0]), 2.0)
+    assert line.startswith("trained 1 epoch in 2.0 s: accuracy 0.500, loss 0.500, val_accuracy")
+    logs = {name: [0.5, 0.25] for name in names}
+    assert summary_line(SimpleNamespace(history=logs, epoch=[0, 1]), 2.0).startswith("trained 2 epochs")
