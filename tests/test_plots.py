@@ -273,6 +273,7 @@ def _all_figures():
         "tanh": plots.plot_scaled_tanh(),
         "confusion": plots.plot_confusion_matrix([0, 1, 2], [0, 1, 1]),
         "bitmaps": plots.show_bitmaps(rbf_bitmaps()),
+        "runs": plots.plot_runs({name: [0.9, 0.95, 0.97] for name in "abcde"}),
     }
 
 
@@ -290,3 +291,15 @@ def test_every_figure_keeps_text_legible_at_the_book_column_width():
         sizes = [text.get_fontsize() for text in fig.findobj(matplotlib.text.Text)
                  if text.get_text() and text.get_visible()]
         assert min(sizes) >= MIN_FONT_PT, (name, min(sizes))
+
+
+def test_plot_runs_draws_the_mean_the_range_and_every_run():
+    from lenet_course.plots import plot_runs
+
+    fig = plot_runs({"a": [0.9, 0.92, 0.94], "b": [0.8, 0.85, 0.9]})
+    ax = fig.axes[0]
+    assert [round(float(p.get_height()), 3) for p in ax.patches] == [0.92, 0.85]
+    assert sum(len(c.get_offsets()) for c in ax.collections if hasattr(c, "get_offsets")) >= 6
+    assert "3 runs each" in ax.get_title()
+    with pytest.raises(ValueError, match="non-empty dict"):
+        plot_runs({})
