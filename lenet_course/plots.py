@@ -24,6 +24,7 @@ natural width or more (``tools/check_book_in_browser.py`` fails a page otherwise
 
 def _grid(n, ncols, size=0.85):
     ncols = max(1, min(ncols, n))
+    size = min(size, 9.0 / ncols)  # at most 9 inches wide: legible at the book's column width
     nrows = int(np.ceil(n / ncols))
     fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + 0.3), squeeze=False)
     for ax in axes.flat:

@@ -273,6 +273,7 @@ def _all_figures():
         "tanh": plots.plot_scaled_tanh(),
         "confusion": plots.plot_confusion_matrix([0, 1, 2], [0, 1, 1]),
         "bitmaps": plots.show_bitmaps(rbf_bitmaps()),
+        "digits": plots.show_digits(np.zeros((30, 28, 28)), labels=[1] * 30, predictions=[2] * 30),
         "runs": plots.plot_runs({name: [0.9, 0.95, 0.97] for name in "abcde"}),
     }
 
