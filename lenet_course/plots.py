@@ -669,23 +669,23 @@ def draw_lenet5(highlight=None, *, title=None):
             width, top = height + (layers - 1) * step, height + (layers - 1) * step
         else:                                        # a vector of units
             width, top = 0.22, 0.4 + 1.6 * count / 120
-            x += 0.3                                 # room for the labels under a thin bar
+            x += 0.45                                # room for the labels under a thin bar
             ax.add_patch(Rectangle((x, 0), width, top, facecolor=face, edgecolor=edge,
                                    linewidth=1.5 if on else 0.8))
         centre = x + width / 2
         weight = "bold" if on else "normal"
-        ax.text(centre, -0.18, name, ha="center", va="top", fontsize=10, weight=weight, color=edge)
-        ax.text(centre, -0.5, shape, ha="center", va="top", fontsize=MIN_FONT_PT + 1)
+        ax.text(centre, -0.18, name, ha="center", va="top", fontsize=11, weight=weight, color=edge)
+        ax.text(centre, -0.5, shape, ha="center", va="top", fontsize=MIN_FONT_PT + 2)
         if _LAYER_KINDS[name]:
-            ax.text(centre, -0.82, _LAYER_KINDS[name], ha="center", va="top", fontsize=MIN_FONT_PT,
+            ax.text(centre, -0.84, _LAYER_KINDS[name], ha="center", va="top", fontsize=MIN_FONT_PT + 1,
                     color="#555555")
         if name != names[-1]:
-            end = x + width + gap + (0.3 if side is None or names.index(name) >= 4 else 0.0)
+            end = x + width + gap + (0.45 if side is None or names.index(name) >= 4 else 0.0)
             ax.add_patch(FancyArrowPatch((x + width + 0.06, 0.35), (end - 0.06, 0.35),
                                          arrowstyle="-|>", mutation_scale=10, color="#444444"))
-        x += width + gap + (0.3 if side is None else 0.0)
+        x += width + gap + (0.45 if side is None else 0.0)
     ax.set_xlim(-0.1, x - gap - 0.2)
-    ax.set_ylim(-1.15, 2.4)
+    ax.set_ylim(-1.25, 2.4)
     ax.set_aspect("equal")
     ax.set_axis_off()
     ax.set_title(title or ("you are here: " + ", ".join(chosen) if chosen else "LeNet-5"), fontsize=10)
@@ -739,7 +739,7 @@ def plot_scaled_tanh(*, span=4.0):
 
 
 def plot_runs(runs, *, title=None, ylabel="held-out accuracy", fmt="{:.1%}"):
-    """Repeated runs side by side: each run a dot, each group's mean a bar with its range.
+    """Repeated runs side by side: each run a dot, each group's mean a line, and its range.
 
     Meant for the same training repeated with several random seeds, so that a
     difference between two groups can be read against the spread within each.
@@ -750,8 +750,8 @@ def plot_runs(runs, *, title=None, ylabel="held-out accuracy", fmt="{:.1%}"):
 
     Example:
         >>> fig = plot_runs({"paper": [0.95, 0.96, 0.97], "seed": [0.90, 0.92, 0.91]})
-        >>> [round(float(bar.get_height()), 2) for bar in fig.axes[0].patches]
-        [0.96, 0.91]
+        >>> [round(float(y), 2) for y in fig.axes[0].collections[0].get_segments()[0][:, 1]]
+        [0.96, 0.96]
     """
     if not isinstance(runs, dict) or not runs:
         raise ValueError(f"Expected runs as a non-empty dict {{name: values}}. Received: {type(runs).__name__}")
@@ -760,8 +760,8 @@ def plot_runs(runs, *, title=None, ylabel="held-out accuracy", fmt="{:.1%}"):
     for i, name in enumerate(names):
         values = np.asarray(runs[name], dtype=float)
         mean = values.mean()
-        ax.bar(i, mean, width=0.6, color="#c6dbef", edgecolor="#2166ac")
-        ax.vlines(i, values.min(), values.max(), color="#2166ac", linewidth=2)
+        ax.hlines(mean, i - 0.3, i + 0.3, color="#2166ac", linewidth=3)   # the mean
+        ax.vlines(i, values.min(), values.max(), color="#2166ac", linewidth=1.5)  # the range
         ax.scatter(np.full(values.shape, i) + np.linspace(-0.12, 0.12, len(values)), values,
                    color="#b2182b", s=18, zorder=3)
         ax.text(i, values.max(), fmt.format(mean) + "\n", ha="center", va="bottom", fontsize=9)
@@ -772,7 +772,7 @@ def plot_runs(runs, *, title=None, ylabel="held-out accuracy", fmt="{:.1%}"):
     ax.set_xticks(range(len(names)), names, fontsize=9)
     ax.set_ylabel(ylabel)
     ax.grid(axis="y", alpha=0.3)
-    ax.set_title(title or f"mean (bar), range (line) and each run (dots), {len(runs[names[0]])} runs each",
+    ax.set_title(title or f"mean (wide line), range and each run (dots), {len(runs[names[0]])} runs each",
                  fontsize=10)
     fig.tight_layout()
     return fig
