@@ -13,8 +13,18 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 
+MAX_MAPS_PER_ROW = 8
+"""Longer rows of maps wrap: at the book's column width a ninth map would be too small to read."""
+
+MIN_FONT_PT = 8
+"""The smallest text any figure here uses. At matplotlib's 100 dpi that is 11 pixels,
+so text stays at 8 pixels or more as long as a page shows the figure at 72% of its
+natural width or more (``tools/check_book_in_browser.py`` fails a page otherwise)."""
+
+
 def _grid(n, ncols, size=0.85):
     ncols = max(1, min(ncols, n))
+    size = min(size, 9.0 / ncols)  # at most 9 inches wide: legible at the book's column width
     nrows = int(np.ceil(n / ncols))
     fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + 0.3), squeeze=False)
     for ax in axes.flat:
@@ -51,30 +61,23 @@ def show_digits_per_class(images, labels, *, per_class=10):
     return fig
 
 
-def show_maps(maps, *, title=None, ncols=8, cmap="RdBu_r"):
-    """Feature maps ``(height, width, maps)`` side by side, on one shared colour scale."""
+def show_maps(maps, *, title=None, ncols=MAX_MAPS_PER_ROW, cmap="RdBu_r"):
+    """Feature maps ``(height, width, maps)`` side by side, on one shared colour scale (with its bar)."""
     maps = np.asarray(maps)
     if maps.ndim == 2:
         maps = maps[..., None]
-    limit = float(np.abs(maps).max()) or 1.0
-    fig, axes = _grid(maps.shape[-1], ncols, size=1.3)
-    for i, ax in enumerate(axes):
-        if i >= maps.shape[-1]:
-            break
-        ax.imshow(maps[..., i], cmap=cmap, vmin=-limit, vmax=limit)
-        ax.set_title(str(i), fontsize=8)
+    fig = compare_maps({"": maps}, cmap=cmap, size=1.1, ncols=ncols)
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
     return fig
 
 
 def show_kernels(kernels, *, title=None, ncols=8):
-    """Convolution kernels ``(k, k, 1, maps)`` or ``(k, k, maps)`` as small images."""
+    """Convolution kernels ``(k, k, 1, maps)`` or ``(k, k, maps)`` as small images (red positive, blue negative)."""
     kernels = np.asarray(kernels)
     if kernels.ndim == 4:
         kernels = kernels[:, :, 0, :]
-    return show_maps(kernels, title=title, ncols=ncols, cmap="PuOr_r")
+    return show_maps(kernels, title=title, ncols=ncols)
 
 
 def plot_connection_table(table, *, title="C3 connection table (Table I of the paper)"):
@@ -98,7 +101,7 @@ def plot_history(history, *, title=None):
     logs = history.history if hasattr(history, "history") else history
     metric = next(name for name in logs if name.endswith("accuracy") and not name.startswith("val_"))
     epochs = np.arange(1, len(logs["loss"]) + 1)
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6))
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.4))
     for ax, name, label in ((left, metric, "accuracy"), (right, "loss", "loss")):
         ax.plot(epochs, logs[name], "o-", label="training")
         if "val_" + name in logs:
@@ -131,7 +134,7 @@ def plot_confusion_matrix(labels, predictions, *, title="Confusion matrix"):
         for j in range(10):
             if matrix[i, j]:
                 color = "white" if matrix[i, j] > matrix.max() / 3 else "black"
-                ax.text(j, i, matrix[i, j], ha="center", va="center", fontsize=7, color=color)
+                ax.text(j, i, matrix[i, j], ha="center", va="center", fontsize=8, color=color)
     ax.set_xticks(range(10))
     ax.set_yticks(range(10))
     ax.set_xlabel("predicted digit")
@@ -182,7 +185,7 @@ def show_f6_output(image, features, distances, *, title=None):
     from .layers import rbf_bitmaps
 
     nearest = int(np.argmin(distances))
-    fig = plt.figure(figsize=(10, 2.9))
+    fig = plt.figure(figsize=(9, 2.9))
     grid = fig.add_gridspec(1, 4, width_ratios=[1.3, 1, 1, 3.2])
     panels = [
         (np.squeeze(np.asarray(image)), "input digit", {}),
@@ -224,7 +227,7 @@ def plot_bars(panels, *, highlight=None, fmt=None, title=None, xlabel=None):
 
     if not isinstance(panels, dict) or not panels:
         raise ValueError(f"Expected panels as a non-empty dict {{title: values}}. Received: {type(panels).__name__}")
-    fig, axes = plt.subplots(1, len(panels), figsize=(min(4.2 * len(panels), 14), 3.4), squeeze=False)
+    fig, axes = plt.subplots(1, len(panels), figsize=(min(4.2 * len(panels), 9), 3.4), squeeze=False)
     for ax, (name, values) in zip(axes[0], panels.items()):
         if not isinstance(values, dict):
             values = dict(enumerate(np.asarray(values).reshape(-1).tolist()))
@@ -355,7 +358,7 @@ def plot_value_histograms(named_arrays, *, bins=40, title=None):
     """
     if not named_arrays:
         raise ValueError("Expected at least one named array. Received: an empty mapping")
-    fig, axes = plt.subplots(1, len(named_arrays), figsize=(4.2 * len(named_arrays), 3.2), squeeze=False)
+    fig, axes = plt.subplots(1, len(named_arrays), figsize=(min(4.2 * len(named_arrays), 9), 3.2), squeeze=False)
     for ax, (name, values) in zip(axes.flat, named_arrays.items()):
         values = np.asarray(values, dtype=float).ravel()
         ax.hist(values, bins=bins, color="tab:blue", log=True)
@@ -383,7 +386,7 @@ def show_images(named_images, *, cmap="gray_r", title=None):
     """
     if not named_images:
         raise ValueError("Expected at least one named image. Received: an empty mapping")
-    fig, axes = plt.subplots(1, len(named_images), figsize=(3.4 * len(named_images), 3.2), squeeze=False)
+    fig, axes = plt.subplots(1, len(named_images), figsize=(min(3.4 * len(named_images), 9), 3.2), squeeze=False)
     for ax, (name, image) in zip(axes.flat, named_images.items()):
         image = np.squeeze(np.asarray(image))
         if image.ndim != 2:
@@ -420,19 +423,22 @@ def show_convolution_step(image, kernel, output, position, *, title=None):
     y, x = position
     if not (0 <= y < output.shape[0] and 0 <= x < output.shape[1]):
         raise ValueError(f"Expected a position inside the output map {output.shape}. Received: position={position}")
-    fig, (left, middle, right) = plt.subplots(1, 3, figsize=(10, 3.6), gridspec_kw={"width_ratios": [1, 0.6, 1]})
+    fig, (left, middle, right) = plt.subplots(1, 3, figsize=(9, 3.4), gridspec_kw={"width_ratios": [1, 1, 1]})
     left.imshow(image, cmap="gray_r")
     left.add_patch(Rectangle((x - 0.5, y - 0.5), k, k, fill=False, edgecolor="crimson", linewidth=2))
-    left.set_title(f"input {image.shape[0]}x{image.shape[1]}: window at ({y}, {x})", fontsize=9)
+    left.set_title(f"input {image.shape[0]}x{image.shape[1]}:\nwindow at ({y}, {x})", fontsize=10)
     limit = float(np.abs(kernel).max()) or 1.0
-    middle.imshow(kernel, cmap="PuOr_r", vmin=-limit, vmax=limit)
+    middle.imshow(kernel, cmap="RdBu_r", vmin=-limit, vmax=limit)
     for (i, j), value in np.ndenumerate(kernel):
-        middle.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=6)
-    middle.set_title(f"kernel {k}x{k}", fontsize=9)
+        strong = abs(value) > 0.6 * limit  # white on the darkest cells
+        middle.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=MIN_FONT_PT + 1,
+                    color="white" if strong else "black")
+    middle.set_title(f"kernel {k}x{k}\n(red positive, blue negative)", fontsize=10)
     limit = float(np.abs(output).max()) or 1.0
     right.imshow(output, cmap="RdBu_r", vmin=-limit, vmax=limit)
-    right.add_patch(Rectangle((x - 0.5, y - 0.5), 1, 1, fill=False, edgecolor="crimson", linewidth=2))
-    right.set_title(f"output {output.shape[0]}x{output.shape[1]}: pixel ({y}, {x}) = {output[y, x]:.3f}", fontsize=9)
+    right.add_patch(Rectangle((x - 0.5, y - 0.5), 1, 1, fill=False, edgecolor="black", linewidth=2))
+    right.set_title(f"output {output.shape[0]}x{output.shape[1]}:\npixel ({y}, {x}) = {output[y, x]:.3f}",
+                    fontsize=10)
     for ax in (left, middle, right):
         ax.set_xticks([])
         ax.set_yticks([])
@@ -442,22 +448,29 @@ def show_convolution_step(image, kernel, output, position, *, title=None):
     return fig
 
 
-def compare_maps(named_maps, *, titles=None, cmap="RdBu_r", size=1.3, title=None):
+def compare_maps(named_maps, *, titles=None, cmap="RdBu_r", size=1.0, title=None, colorbar=True,
+                 ncols=MAX_MAPS_PER_ROW):
     """Rows of feature maps, one row per name, each row on its own colour scale.
+
+    A row of more than ``MAX_MAPS_PER_ROW`` (8) maps wraps onto several lines;
+    each row has a colour bar, since rows do not share a scale.
 
     Args:
         named_maps: ``{row name: maps (height, width, maps) or one map (height, width)}``;
             rows may differ in size and number of maps.
         titles: optional ``{row name: [title of each map]}``; default the map indices.
         cmap: a colour map for every row, or ``{row name: colour map}`` (rows not
-            named get ``"RdBu_r"``). Rows in grey (``"gray_r"``, for input images)
-            span their own min..max; the others a scale symmetric around 0, so that
-            white means 0.
+            named get ``"RdBu_r"``: red positive, blue negative). Rows in grey
+            (``"gray_r"``, for input images) span their own min..max; the others a
+            scale symmetric around 0, so that white means 0.
+        size: the side of one map, in inches (shrunk so the figure fits the page).
+        colorbar: draw each row's colour bar.
+        ncols: maps per line, at most ``MAX_MAPS_PER_ROW``.
 
     Example:
-        >>> fig = compare_maps({"C1": np.ones((28, 28, 6)), "S2": np.ones((14, 14, 6))})
-        >>> len(fig.axes)
-        12
+        >>> fig = compare_maps({"C1": np.ones((28, 28, 6)), "C3": np.ones((10, 10, 16))})
+        >>> len([ax for ax in fig.axes if ax.images])  # 6 + 16 maps, the 16 on two lines
+        22
     """
     if not named_maps:
         raise ValueError("Expected at least one row of maps. Received: an empty mapping")
@@ -468,11 +481,15 @@ def compare_maps(named_maps, *, titles=None, cmap="RdBu_r", size=1.3, title=None
         if maps.ndim != 3:
             raise ValueError(f"Expected maps of shape (height, width, maps). Received: {name!r} with shape {maps.shape}")
         rows[name] = maps
-    ncols = max(maps.shape[-1] for maps in rows.values())
-    label_width = 1.6
-    fig, axes = plt.subplots(len(rows), ncols, squeeze=False,
-                             figsize=(size * ncols + label_width, (size + 0.35) * len(rows) + 0.4))
-    for r, (name, maps) in enumerate(rows.items()):
+    ncols = min(ncols, MAX_MAPS_PER_ROW, max(maps.shape[-1] for maps in rows.values()))
+    lines = {name: int(np.ceil(maps.shape[-1] / ncols)) for name, maps in rows.items()}
+    label_width, bar_width = 1.4, 0.7 if colorbar else 0.0
+    size = min(size, (9.0 - label_width - bar_width) / ncols)   # at most 9 inches wide
+    nlines = sum(lines.values())
+    fig, axes = plt.subplots(nlines, ncols, squeeze=False, layout="constrained",
+                             figsize=(size * ncols + label_width + bar_width, (size + 0.3) * nlines + 0.3))
+    line = 0
+    for name, maps in rows.items():
         row_cmap = cmap.get(name, "RdBu_r") if isinstance(cmap, dict) else cmap
         if row_cmap in ("gray", "gray_r", "Greys", "binary"):
             scale = {"vmin": float(maps.min()), "vmax": float(maps.max())}
@@ -480,18 +497,25 @@ def compare_maps(named_maps, *, titles=None, cmap="RdBu_r", size=1.3, title=None
             limit = float(np.abs(maps).max()) or 1.0
             scale = {"vmin": -limit, "vmax": limit}
         names = (titles or {}).get(name) or [str(i) for i in range(maps.shape[-1])]
-        for c, ax in enumerate(axes[r]):
+        row_axes = axes[line:line + lines[name]]
+        shown = None
+        for c, ax in enumerate(row_axes.flat):
+            ax.set_xticks([])
+            ax.set_yticks([])
             if c >= maps.shape[-1]:
                 ax.set_axis_off()
                 continue
-            ax.imshow(maps[..., c], cmap=row_cmap, **scale)
-            ax.set_xticks([])
-            ax.set_yticks([])
-            ax.set_title(names[c], fontsize=7)
-        axes[r][0].set_ylabel(name, fontsize=8, rotation=0, ha="right", va="center", labelpad=6)
+            shown = ax.imshow(maps[..., c], cmap=row_cmap, **scale)
+            if names[c]:
+                ax.set_title(names[c], fontsize=9, pad=2)
+        row_axes[0][0].set_ylabel(name, fontsize=9, rotation=0, ha="right", va="center", labelpad=6)
+        if colorbar:
+            bar = fig.colorbar(shown, ax=row_axes.ravel().tolist(), shrink=0.9, aspect=12 * lines[name],
+                               pad=0.02)
+            bar.ax.tick_params(labelsize=MIN_FONT_PT)
+        line += lines[name]
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
     return fig
 
 
@@ -583,5 +607,172 @@ def plot_error_per_epoch(histories, *, reference=None, reference_label="referenc
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8)
     ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+# ---- The network as a whole and its squashing function ---------------------------------
+
+LENET5_LAYERS = (
+    # (name, maps or units, side or None for a vector, what it is)
+    ("input", 1, 32, "32x32"),
+    ("C1", 6, 28, "6@28x28"),
+    ("S2", 6, 14, "6@14x14"),
+    ("C3", 16, 10, "16@10x10"),
+    ("S4", 16, 5, "16@5x5"),
+    ("C5", 120, None, "120"),
+    ("F6", 84, None, "84"),
+    ("output", 10, None, "10 (RBF)"),
+)
+"""LeNet-5's layers as ``draw_lenet5`` draws them (Figure 2 of the paper, in numbers)."""
+
+_LAYER_KINDS = {"input": "", "C1": "convolution", "S2": "subsampling", "C3": "convolution",
+                "S4": "subsampling", "C5": "convolution", "F6": "full", "output": "RBF"}
+
+
+def draw_lenet5(highlight=None, *, title=None):
+    """LeNet-5 as a row of boxes, input to output, with one layer highlighted ("you are here").
+
+    Feature maps are drawn as a stack of squares whose side grows with the map's,
+    vectors as a bar whose height grows with the number of units; under each,
+    the layer's name and shape.
+
+    Example:
+        >>> fig = draw_lenet5("C3")
+        >>> fig.axes[0].get_title()
+        'you are here: C3'
+
+    Args:
+        highlight: a layer name from ``LENET5_LAYERS`` (``"C1"``, ..., ``"output"``),
+            or a list of names, or None for no highlight.
+    """
+    from matplotlib.patches import FancyArrowPatch, Rectangle
+
+    names = [layer[0] for layer in LENET5_LAYERS]
+    chosen = [highlight] if isinstance(highlight, str) else list(highlight or [])
+    unknown = [name for name in chosen if name not in names]
+    if unknown:
+        raise ValueError(f"Expected layer names among {names}. Received: {unknown}")
+    fig, ax = plt.subplots(figsize=(9, 2.5))
+    x, gap = 0.0, 0.55
+    for name, count, side, shape in LENET5_LAYERS:
+        on = name in chosen
+        face = "#f4a582" if on else "#e6e6e6"
+        edge = "#b2182b" if on else "#666666"
+        if side is not None:                         # a stack of maps
+            height = 0.5 + 1.5 * side / 32
+            layers = min(count, 5)
+            step = 0.09
+            for i in range(layers - 1, -1, -1):
+                ax.add_patch(Rectangle((x + i * step, i * step), height, height, facecolor=face,
+                                       edgecolor=edge, linewidth=1.5 if on else 0.8))
+            width, top = height + (layers - 1) * step, height + (layers - 1) * step
+        else:                                        # a vector of units
+            width, top = 0.22, 0.4 + 1.6 * count / 120
+            x += 0.45                                # room for the labels under a thin bar
+            ax.add_patch(Rectangle((x, 0), width, top, facecolor=face, edgecolor=edge,
+                                   linewidth=1.5 if on else 0.8))
+        centre = x + width / 2
+        weight = "bold" if on else "normal"
+        ax.text(centre, -0.18, name, ha="center", va="top", fontsize=11, weight=weight, color=edge)
+        ax.text(centre, -0.5, shape, ha="center", va="top", fontsize=MIN_FONT_PT + 2)
+        if _LAYER_KINDS[name]:
+            ax.text(centre, -0.84, _LAYER_KINDS[name], ha="center", va="top", fontsize=MIN_FONT_PT + 1,
+                    color="#555555")
+        if name != names[-1]:
+            end = x + width + gap + (0.45 if side is None or names.index(name) >= 4 else 0.0)
+            ax.add_patch(FancyArrowPatch((x + width + 0.06, 0.35), (end - 0.06, 0.35),
+                                         arrowstyle="-|>", mutation_scale=10, color="#444444"))
+        x += width + gap + (0.45 if side is None else 0.0)
+    ax.set_xlim(-0.1, x - gap - 0.2)
+    ax.set_ylim(-1.25, 2.4)
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+    ax.set_title(title or ("you are here: " + ", ".join(chosen) if chosen else "LeNet-5"), fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+SCALED_TANH_A, SCALED_TANH_S = 1.7159, 2 / 3
+"""The paper's squashing function f(a) = A tanh(S a), with A = 1.7159 and S = 2/3 (appendix A)."""
+
+
+def plot_scaled_tanh(*, span=4.0):
+    """The scaled tanh f(a) = 1.7159 tanh(2a/3) and its slope, with the points the paper chose it by.
+
+    Left, f with its asymptotes ±1.7159 and the points f(±1) = ±1; right, its
+    derivative f'(a) = 1.7159 · 2/3 · (1 - tanh²(2a/3)), whose maximum (at 0) is
+    about 1.14 and which at ±1 is still about two thirds of that.
+
+    Example:
+        >>> fig = plot_scaled_tanh()
+        >>> [ax.get_title() for ax in fig.axes]
+        ['f(a) = 1.7159 tanh(2a/3)', "slope f'(a)"]
+    """
+    a = np.linspace(-span, span, 401)
+    f = SCALED_TANH_A * np.tanh(SCALED_TANH_S * a)
+    slope = SCALED_TANH_A * SCALED_TANH_S * (1 - np.tanh(SCALED_TANH_S * a) ** 2)
+    at_one = SCALED_TANH_A * SCALED_TANH_S * (1 - np.tanh(SCALED_TANH_S) ** 2)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.3))
+    left.plot(a, f, color="#2166ac", linewidth=2)
+    left.plot(a, np.tanh(a), color="gray", linestyle=":", label="plain tanh(a)")
+    for level in (SCALED_TANH_A, -SCALED_TANH_A):
+        left.axhline(level, color="gray", linestyle="--", linewidth=0.8)
+    left.plot([-1, 1], [-1, 1], "o", color="#b2182b", label="f(±1) = ±1: the targets")
+    left.text(-span, SCALED_TANH_A - 0.08, " asymptotes ±1.7159", va="top", fontsize=MIN_FONT_PT + 1)
+    left.set_title("f(a) = 1.7159 tanh(2a/3)", fontsize=10)
+    left.legend(fontsize=MIN_FONT_PT + 1, loc="lower right")
+    right.plot(a, slope, color="#2166ac", linewidth=2)
+    right.plot([-1, 1], [at_one, at_one], "o", color="#b2182b",
+               label=f"at ±1: {at_one:.2f} ({at_one / slope.max():.0%} of the maximum)")
+    right.axhline(slope.max(), color="gray", linestyle="--", linewidth=0.8,
+                  label=f"at 0: {slope.max():.2f} (gain near 1)")
+    right.set_ylim(0, 1.4)
+    right.set_title("slope f'(a)", fontsize=10)
+    right.legend(fontsize=MIN_FONT_PT + 1, loc="upper right")
+    for ax in (left, right):
+        ax.set_xlabel("weighted sum a")
+        ax.grid(alpha=0.3)
+        ax.tick_params(labelsize=MIN_FONT_PT + 1)
+    fig.tight_layout()
+    return fig
+
+
+def plot_runs(runs, *, title=None, ylabel="held-out accuracy", fmt="{:.1%}"):
+    """Repeated runs side by side: each run a dot, each group's mean a line, and its range.
+
+    Meant for the same training repeated with several random seeds, so that a
+    difference between two groups can be read against the spread within each.
+
+    Args:
+        runs: ``{group name: [value of each run]}``.
+        ylabel: the axis label; ``fmt`` writes each group's mean above it.
+
+    Example:
+        >>> fig = plot_runs({"paper": [0.95, 0.96, 0.97], "seed": [0.90, 0.92, 0.91]})
+        >>> [round(float(y), 2) for y in fig.axes[0].collections[0].get_segments()[0][:, 1]]
+        [0.96, 0.96]
+    """
+    if not isinstance(runs, dict) or not runs:
+        raise ValueError(f"Expected runs as a non-empty dict {{name: values}}. Received: {type(runs).__name__}")
+    fig, ax = plt.subplots(figsize=(min(1.6 * len(runs) + 1.5, 9), 3.6))
+    names = list(runs)
+    for i, name in enumerate(names):
+        values = np.asarray(runs[name], dtype=float)
+        mean = values.mean()
+        ax.hlines(mean, i - 0.3, i + 0.3, color="#2166ac", linewidth=3)   # the mean
+        ax.vlines(i, values.min(), values.max(), color="#2166ac", linewidth=1.5)  # the range
+        ax.scatter(np.full(values.shape, i) + np.linspace(-0.12, 0.12, len(values)), values,
+                   color="#b2182b", s=18, zorder=3)
+        ax.text(i, values.max(), fmt.format(mean) + "\n", ha="center", va="bottom", fontsize=9)
+    low = min(np.min(v) for v in runs.values())
+    high = max(np.max(v) for v in runs.values())
+    pad = (high - low) * 0.25 or 0.01
+    ax.set_ylim(low - pad, high + 2 * pad)
+    ax.set_xticks(range(len(names)), names, fontsize=9)
+    ax.set_ylabel(ylabel)
+    ax.grid(axis="y", alpha=0.3)
+    ax.set_title(title or f"mean (wide line), range and each run (dots), {len(runs[names[0]])} runs each",
+                 fontsize=10)
     fig.tight_layout()
     return fig

@@ -142,13 +142,27 @@ def is_quiet():
 
 
 def summary_line(history, seconds):
-    """'trained 3 epochs in 12.3 s: loss 0.123, accuracy 0.961, ...' from a History."""
-    last = {name: values[-1] for name, values in history.history.items()}
-    metrics = ", ".join(f"{name.replace('rbf_', '')} {value:.3f}" for name, value in last.items())
-    return f"trained {len(history.epoch)} epochs in {seconds:.1f} s: {metrics}"
+    """'trained 3 epochs in 12.3 s: accuracy 0.961, loss 0.123, val_accuracy ...' from a History.
+
+    Always the same order, whatever the variant names its metrics: accuracy, loss,
+    then the validation ones (anything else after them).
+
+    Example:
+        >>> from types import SimpleNamespace
+        >>> logs = {"loss": [0.5], "rbf_accuracy": [0.9]}
+        >>> summary_line(SimpleNamespace(history=logs, epoch=[0]), 1.0)
+        'trained 1 epoch in 1.0 s: accuracy 0.900, loss 0.500'
+    """
+    last = {name.replace("rbf_", ""): values[-1] for name, values in history.history.items()}
+    order = ["accuracy", "loss", "val_accuracy", "val_loss"]
+    names = [n for n in order if n in last] + [n for n in last if n not in order]
+    metrics = ", ".join(f"{name} {last[name]:.3f}" for name in names)
+    epochs = len(history.epoch)
+    return f"trained {epochs} epoch{'' if epochs == 1 else 's'} in {seconds:.1f} s: {metrics}"
 
 
-def trained_lenet5(variant="paper", data=None, *, epochs=10, batch_size=32, seed=0, cache_dir=None):
+def trained_lenet5(variant="paper", data=None, *, epochs=10, batch_size=32, seed=0, cache_dir=None,
+                   learning_rate=None, momentum=None, activation=None):
     """A LeNet-5 built with ``seed`` and trained by ``train``, cached on disk.
 
     Several chapters need the same trained network; the first one trains it, the
@@ -161,6 +175,11 @@ def trained_lenet5(variant="paper", data=None, *, epochs=10, batch_size=32, seed
     Args:
         data: an ``MnistData``; default ``load_mnist()``.
         cache_dir: default ``$LENET_COURSE_CACHE`` or ``~/.cache/lenet_course``.
+        learning_rate, momentum, activation: change one thing of the variant before
+            training (an ablation), each cached under its own key: the optimiser's
+            learning rate; SGD's momentum (SGD variants only); the activation of the
+            hidden ``Conv2D`` and ``Dense`` layers (``"tanh"``, ``"relu"``; seed-shaped
+            variants only). See ``modify_lenet5``.
 
     Returns:
         ``(model, history)``, history being the dict of per-epoch metrics.
@@ -175,14 +194,18 @@ def trained_lenet5(variant="paper", data=None, *, epochs=10, batch_size=32, seed
         fingerprint.update(np.ascontiguousarray(part).tobytes())
     for module in (layers, models, sys.modules[__name__]):
         fingerprint.update(Path(module.__file__).read_bytes())
-    key = f"{variant}-{data.source}{len(data.x_train)}-e{epochs}-b{batch_size}-s{seed}-{fingerprint.hexdigest()[:12]}"
+    changes = "".join(f"-{name}{value}" for name, value in
+                      (("lr", learning_rate), ("m", momentum), ("a", activation)) if value is not None)
+    key = (f"{variant}{changes}-{data.source}{len(data.x_train)}-e{epochs}-b{batch_size}-s{seed}"
+           f"-{fingerprint.hexdigest()[:12]}")
     model_path, history_path = folder / f"{key}.keras", folder / f"{key}.json"
     if model_path.exists() and history_path.exists():
         try:
             return keras.saving.load_model(model_path), json.loads(history_path.read_text())
         except Exception as error:  # a partial or corrupted cache file: train again
             print(f"lenet_course: ignoring unreadable cache {model_path.name} ({error.__class__.__name__})")
-    model = build_lenet5(variant, seed=seed)
+    model = modify_lenet5(build_lenet5(variant, seed=seed), learning_rate=learning_rate,
+                          momentum=momentum, activation=activation)
     history = train(model, data, epochs=epochs, batch_size=batch_size, seed=seed).history
     history = {name: [float(v) for v in values] for name, values in history.items()}
     folder.mkdir(parents=True, exist_ok=True)
@@ -193,6 +216,44 @@ def trained_lenet5(variant="paper", data=None, *, epochs=10, batch_size=32, seed
     os.replace(partial.with_suffix(".json"), history_path)
     os.replace(partial.with_suffix(".keras"), model_path)
     return model, history
+
+
+def modify_lenet5(model, *, learning_rate=None, momentum=None, activation=None):
+    """Change one thing of a freshly built LeNet-5 before it is trained, for an ablation.
+
+    Args:
+        model: a model from ``build_lenet5``, not yet trained.
+        learning_rate: the optimiser's learning rate.
+        momentum: SGD's momentum (0 for plain SGD); only for the SGD variants.
+        activation: ``"tanh"`` or ``"relu"`` for the hidden ``Conv2D`` and ``Dense``
+            layers (not the output layer); only for ``"keras"`` and ``"modern"``.
+
+    Returns:
+        the same model, changed in place.
+
+    Example:
+        >>> model = modify_lenet5(build_lenet5("keras"), momentum=0.9)
+        >>> float(model.optimizer.momentum)
+        0.9
+    """
+    variant = variant_of(model)
+    if learning_rate is not None:
+        if not learning_rate > 0:
+            raise ValueError(f"Expected a learning rate > 0. Received: learning_rate={learning_rate}")
+        model.optimizer.learning_rate = float(learning_rate)
+    if momentum is not None:
+        if not isinstance(model.optimizer, keras.optimizers.SGD) or not 0 <= momentum < 1:
+            raise ValueError("Expected momentum in [0, 1) for an SGD variant. Received: "
+                             f"momentum={momentum} for {type(model.optimizer).__name__}")
+        model.optimizer.momentum = float(momentum)  # read when the optimiser builds its slots
+    if activation is not None:
+        if variant == "paper" or activation not in ("tanh", "relu"):
+            raise ValueError("Expected activation 'tanh' or 'relu' for the 'keras' or 'modern' variant. "
+                             f"Received: activation={activation!r} for {variant!r}")
+        for layer in model.layers:
+            if isinstance(layer, (keras.layers.Conv2D, keras.layers.Dense)) and layer.name != "output":
+                layer.activation = keras.activations.get(activation)
+    return model
 
 
 def paper_learning_rate_schedule(base_rate=None, *, verbose=0):

@@ -207,3 +207,28 @@ def test_every_colab_link_opens_a_committed_notebook(html_without_execution):
         assert f'href="../book/{chapter}.html' in html, f"{md.stem} does not link back to its chapter"
         chapter_html = (html_without_execution / "book" / f"{chapter}.html").read_text()
         assert f'href="../exercises/{md.stem}.html' in chapter_html, f"{chapter} does not link to {md.stem}"
+
+
+def _browser_check():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("check_book_in_browser",
+                                                  ROOT / "tools" / "check_book_in_browser.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_browser_check_reports_overflowing_code_and_too_small_figures():
+    check = _browser_check()
+    text_px = 8 * 100 / 72                      # 8-pt text at 100 dpi: 11.1 px
+    problems = check.layout_problems(
+        "ch.html",
+        overflowing=[[3, 760, 684, "x = a_very_long_line_of_code()"]],
+        images=[["big.png", 1000, 684], ["fits.png", 900, 684], ["small.png", 400, 400]],
+        smallest_text_px=text_px,
+    )
+    assert len(problems) == 2
+    assert problems[0].startswith("ch.html: code block 3 overflows") and "760 px wide in 684" in problems[0]
+    assert "big.png shown at 684 of its 1000 px (68%)" in problems[1] and "7.6 px" in problems[1]
+    assert check.MIN_TEXT_PX == 8 and abs(684 / 950 - 0.72) < 0.001  # the 9.5-inch rule of test_plots

@@ -1,4 +1,5 @@
 import matplotlib
+import matplotlib.text
 
 matplotlib.use("Agg")
 
@@ -172,7 +173,8 @@ def test_compare_maps_one_row_per_name_and_symmetric_scales():
     maps = np.stack([np.full((4, 4), -1.0), np.full((4, 4), 3.0)], axis=-1)
     fig = compare_maps({"two maps": maps, "one map": np.full((2, 2), 0.5)},
                        titles={"one map": ["only"]}, cmap={"one map": "gray_r"})
-    axes = np.array(fig.axes).reshape(2, 2)
+    axes = np.array(fig.axes[:4]).reshape(2, 2)   # then the two colour bars
+    assert len(fig.axes) == 6
     assert axes[0, 0].images[0].get_clim() == (-3.0, 3.0)
     assert axes[1, 0].get_title() == "only" and axes[1, 0].get_ylabel() == "one map"
     assert not axes[1, 1].images  # the shorter row leaves its extra panel empty
@@ -214,3 +216,92 @@ def test_plot_error_per_epoch_needs_a_validation_accuracy():
 
     with pytest.raises(ValueError, match="validation accuracy"):
         plot_error_per_epoch({"a": {"loss": [1.0], "accuracy": [0.5]}})
+
+
+def test_compare_maps_wraps_rows_longer_than_eight_maps_and_keeps_one_colour_bar_per_row():
+    from lenet_course.plots import MAX_MAPS_PER_ROW
+
+    fig = compare_maps({"S2": np.ones((14, 14, 6)), "C3": np.ones((10, 10, 16))})
+    maps = [ax for ax in fig.axes if ax.images and ax.get_title()]
+    assert MAX_MAPS_PER_ROW == 8 and len(maps) == 22
+    assert [ax.get_title() for ax in maps][6:] == [str(j) for j in range(16)]
+    columns = {round(ax.get_position().x0, 3) for ax in maps}
+    assert len(columns) == 8
+    assert len(fig.axes) == 8 * 3 + 2   # three lines of 8 panels and two colour bars
+
+
+def test_draw_lenet5_highlights_the_chosen_layer_only():
+    from lenet_course.plots import LENET5_LAYERS, draw_lenet5
+
+    fig = draw_lenet5("S4")
+    ax = fig.axes[0]
+    assert ax.get_title() == "you are here: S4"
+    bold = [text.get_text() for text in ax.texts if text.get_fontweight() == "bold"]
+    assert bold == ["S4"]
+    assert {layer[0] for layer in LENET5_LAYERS} <= {text.get_text() for text in ax.texts}
+    assert draw_lenet5().axes[0].get_title() == "LeNet-5"
+    with pytest.raises(ValueError, match="layer names"):
+        draw_lenet5("C7")
+
+
+def test_plot_scaled_tanh_marks_f_of_one_and_the_slope_there():
+    from lenet_course.plots import plot_scaled_tanh
+
+    fig = plot_scaled_tanh()
+    left, right = fig.axes
+    points = [line for line in left.lines if line.get_marker() == "o"]
+    np.testing.assert_allclose(points[0].get_ydata(), [-1, 1], atol=1e-4)   # f(±1) = ±1
+    slope_at_one = [line for line in right.lines if line.get_marker() == "o"][0].get_ydata()[0]
+    assert 0.75 < slope_at_one < 0.76 and "66% of the maximum" in right.get_legend().texts[0].get_text()
+    assert 1.14 < right.lines[0].get_ydata().max() < 1.15
+
+
+def _all_figures():
+    from lenet_course import plots
+
+    maps = np.random.default_rng(0).normal(size=(10, 10, 16))
+    return {
+        "compare_maps": plots.compare_maps({"S2": maps[..., :6], "C3": maps}),
+        "show_maps": plots.show_maps(maps),
+        "show_kernels": plots.show_kernels(maps[:5, :5, :6]),
+        "convolution_step": plots.show_convolution_step(np.zeros((8, 8)), np.ones((5, 5)),
+                                                        np.zeros((4, 4)), (1, 2)),
+        "history": plots.plot_history({"loss": [1, 0.5], "accuracy": [0.5, 0.9]}),
+        "f6": show_f6_output(np.zeros((28, 28)), rbf_bitmaps()[3].ravel(), np.arange(10.0)),
+        "bars": plot_bars({"a": [1, 2], "b": [3, 4], "c": [5, 6]}, fmt="{:.0f}"),
+        "lenet5": plots.draw_lenet5("C1"),
+        "tanh": plots.plot_scaled_tanh(),
+        "confusion": plots.plot_confusion_matrix([0, 1, 2], [0, 1, 1]),
+        "bitmaps": plots.show_bitmaps(rbf_bitmaps()),
+        "digits": plots.show_digits(np.zeros((30, 28, 28)), labels=[1] * 30, predictions=[2] * 30),
+        "runs": plots.plot_runs({name: [0.9, 0.95, 0.97] for name in "abcde"}),
+    }
+
+
+def test_every_figure_keeps_text_legible_at_the_book_column_width():
+    """The rule tools/check_book_in_browser.py relies on: text >= MIN_FONT_PT, width <= 9.5 in.
+
+    At 100 dpi a 9.5-inch figure is 950 pixels; in the book's 684-pixel column it is
+    shown at 72%, where 8-point text is 8 pixels high.
+    """
+    from lenet_course.plots import MIN_FONT_PT
+
+    for name, fig in _all_figures().items():
+        assert fig.get_size_inches()[0] <= 9.5, name
+        fig.canvas.draw()
+        sizes = [text.get_fontsize() for text in fig.findobj(matplotlib.text.Text)
+                 if text.get_text() and text.get_visible()]
+        assert min(sizes) >= MIN_FONT_PT, (name, min(sizes))
+
+
+def test_plot_runs_draws_the_mean_the_range_and_every_run():
+    from lenet_course.plots import plot_runs
+
+    fig = plot_runs({"a": [0.9, 0.92, 0.94], "b": [0.8, 0.85, 0.9]})
+    ax = fig.axes[0]
+    means = [round(float(c.get_segments()[0][0, 1]), 3) for c in ax.collections[::3]]
+    assert means == [0.92, 0.85]
+    assert sum(len(c.get_offsets()) for c in ax.collections if hasattr(c, "get_offsets")) >= 6
+    assert "3 runs each" in ax.get_title()
+    with pytest.raises(ValueError, match="non-empty dict"):
+        plot_runs({})

@@ -250,3 +250,44 @@ def test_train_passes_callbacks_to_fit(sample):
     record = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: seen.append(epoch))
     train(build_lenet5("paper"), small(sample, 64), epochs=2, seed=0, callbacks=[record])
     assert seen == [0, 1]
+
+
+@pytest.mark.parametrize("names", [["loss", "rbf_accuracy", "val_loss", "val_rbf_accuracy"],
+                                   ["accuracy", "loss", "val_accuracy", "val_loss"]])
+def test_summary_line_lists_metrics_in_one_order_and_counts_epochs_in_words(names):
+    from types import SimpleNamespace
+
+    from lenet_course.train import summary_line
+
+    logs = {name: [0.5] for name in names}
+    line = summary_line(SimpleNamespace(history=logs, epoch=[0]), 2.0)
+    assert line.startswith("trained 1 epoch in 2.0 s: accuracy 0.500, loss 0.500, val_accuracy")
+    logs = {name: [0.5, 0.25] for name in names}
+    assert summary_line(SimpleNamespace(history=logs, epoch=[0, 1]), 2.0).startswith("trained 2 epochs")
+
+
+def test_modify_lenet5_changes_the_rate_the_momentum_and_the_activation():
+    from lenet_course.train import modify_lenet5
+
+    model = modify_lenet5(build_lenet5("keras"), learning_rate=0.03, momentum=0.9)
+    assert np.isclose(float(model.optimizer.learning_rate), 0.03) and model.optimizer.momentum == 0.9
+    model = modify_lenet5(build_lenet5("modern", seed=0), activation="tanh")
+    assert all(model.get_layer(name).activation is keras.activations.tanh for name in ("C1", "C3", "C5", "F6"))
+    assert model.get_layer("output").activation is keras.activations.softmax
+    x = np.random.default_rng(0).random((2, 28, 28, 1)).astype("float32")
+    relu = build_lenet5("modern", seed=0)
+    assert not np.allclose(model.predict(x, verbose=0), relu.predict(x, verbose=0))
+    with pytest.raises(ValueError, match="SGD variant"):
+        modify_lenet5(build_lenet5("modern"), momentum=0.9)
+    with pytest.raises(ValueError, match="'keras' or 'modern'"):
+        modify_lenet5(build_lenet5("paper"), activation="relu")
+
+
+def test_trained_lenet5_caches_a_changed_network_under_its_own_key(sample, tmp_path):
+    data = small(sample)
+    model, _ = trained_lenet5("keras", data, epochs=1, cache_dir=tmp_path, momentum=0.9)
+    assert [p.name.split("-")[:2] for p in tmp_path.glob("*.keras")] == [["keras", "m0.9"]]
+    assert model.optimizer.momentum == 0.9 and model.optimizer.momentums  # momentum slots were used
+    plain, _ = trained_lenet5("keras", data, epochs=1, cache_dir=tmp_path)
+    assert len(list(tmp_path.glob("*.keras"))) == 2
+    assert not all(np.array_equal(a, b) for a, b in zip(model.get_weights(), plain.get_weights()))

@@ -1,9 +1,22 @@
 """Open every page of the built book in headless Chromium, as a reader would.
 
-Serves ``_build/html`` on localhost, loads each page and fails (exit 1) on:
-a JavaScript error, an image that does not load, or an internal link to a page
-or anchor that does not exist. Saves a full-page screenshot of every chapter
-under ``_build/screenshots/`` to look at.
+Serves ``_build/html`` on localhost, loads each page at a desktop width (1280 px)
+and fails (exit 1) on:
+
+- a JavaScript error, an image that does not load, or an internal link to a page
+  or anchor that does not exist;
+- a code block that overflows the text column (a ``pre`` whose ``scrollWidth``
+  exceeds its ``clientWidth``: the reader would have to scroll sideways);
+- a figure shown too small to read. The rule: the package's figures use text of at
+  least ``lenet_course.plots.MIN_FONT_PT`` (8 pt), drawn at matplotlib's 100 dpi,
+  so 11.1 px at the image's natural size (``tests/test_plots.py`` checks the font
+  sizes). A page that shows an image at a scale ``rendered width / natural width``
+  puts that text at 11.1 px x scale; below ``MIN_TEXT_PX`` (8 px) it fails, i.e.
+  any figure in the article shown at less than 72% of its natural width.
+
+Each failure names the page, the block or image, and the numbers. Saves a
+full-page screenshot of every page under ``_build/screenshots/`` (and one at a
+phone's width, 390 px, as ``<page>-390.png``) to look at.
 
 Usage (``make check-book`` runs it after ``make book``)::
 
@@ -26,6 +39,41 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 IMAGES_LOADED = """() => Array.from(document.images)
     .filter(img => !(img.complete && img.naturalWidth > 0))
     .map(img => img.getAttribute('src'))"""
+# Code blocks in the article that scroll sideways: (index, scrollWidth, clientWidth, first line).
+OVERFLOWING_CODE = """() => Array.from(document.querySelectorAll('article pre'))
+    .map((pre, i) => [i, pre.scrollWidth, pre.clientWidth, pre.innerText.split('\\n')[0]])
+    .filter(([i, scroll, client]) => client > 0 && scroll > client + 1)"""
+# Images in the article: [src, natural width, rendered width].
+ARTICLE_IMAGES = """() => Array.from(document.querySelectorAll('article img'))
+    .filter(img => img.naturalWidth > 0 && img.clientWidth > 0)
+    .map(img => [img.getAttribute('src'), img.naturalWidth, img.clientWidth])"""
+MIN_TEXT_PX = 8.0
+FIGURE_DPI = 100
+
+
+def _smallest_figure_text_px():
+    """Pixel height of the smallest text the package draws, at an image's natural size."""
+    try:
+        from lenet_course.plots import MIN_FONT_PT
+    except ImportError:  # the check does not need the package to run
+        MIN_FONT_PT = 8
+    return MIN_FONT_PT * FIGURE_DPI / 72
+
+
+def layout_problems(name, overflowing, images, smallest_text_px=None):
+    """The overflowing code blocks and too-small figures of one page, as messages."""
+    smallest_text_px = smallest_text_px or _smallest_figure_text_px()
+    problems = [f"{name}: code block {i} overflows the text column ({scroll} px wide in "
+                f"{client} px): {line[:60]!r}" for i, scroll, client, line in overflowing]
+    for src, natural, rendered in images:
+        text_px = smallest_text_px * rendered / natural
+        if text_px < MIN_TEXT_PX:
+            problems.append(f"{name}: figure {src} shown at {rendered} of its {natural} px "
+                            f"({rendered / natural:.0%}): its smallest text is {text_px:.1f} px, "
+                            f"below {MIN_TEXT_PX:g} px")
+    return problems
+
+
 LINKS = "() => Array.from(document.querySelectorAll('a[href]')).map(a => a.href)"
 ANCHORS = "() => Array.from(document.querySelectorAll('[id]')).map(e => e.id)"
 
@@ -54,6 +102,7 @@ def check(html_dir, chromium, screenshots):
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
+        phone = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=2)
         errors = []
         page.on("pageerror", lambda error: errors.append(error))
         for name in pages:
@@ -64,8 +113,12 @@ def check(html_dir, chromium, screenshots):
             problems += [f"{name}: image does not load: {src}" for src in page.evaluate(IMAGES_LOADED)]
             anchors_seen[name] = set(page.evaluate(ANCHORS))
             links_to_check += [(name, href) for href in page.evaluate(LINKS) if href.startswith(base)]
-            page.screenshot(path=str(screenshots / (name.replace("/", "__").removesuffix(".html") + ".png")),
-                            full_page=True)
+            problems += layout_problems(name, page.evaluate(OVERFLOWING_CODE), page.evaluate(ARTICLE_IMAGES))
+            shot = screenshots / name.replace("/", "__").removesuffix(".html")
+            page.screenshot(path=f"{shot}.png", full_page=True)
+            phone.goto(base + name, wait_until="load")
+            phone.wait_for_timeout(300)
+            phone.screenshot(path=f"{shot}-390.png", full_page=True)
             print(f"ok  {name}")
         browser.close()
     server.shutdown()
