@@ -100,7 +100,9 @@ def exercise_for(chapter):
 
 
 def chapter_files():
-    return sorted(md for md in (ROOT / "book").glob("*.md") if md.stem != "intro")
+    """The chapters: the book's notebooks (the introduction and the Draw-a-digit page are not)."""
+    return sorted(md for md in (ROOT / "book").glob("*.md")
+                  if md.stem != "intro" and "{code-cell}" in md.read_text())
 
 
 def test_the_exercises_are_a_part_of_the_book_and_the_solutions_are_not():
