@@ -2,8 +2,17 @@
 
 Two sources, one result:
 
-* ``"full"`` -- the official 60,000 training and 10,000 test digits, fetched once
-  by Keras's own downloader from the file below and verified by its sha256.
+* ``"full"`` -- the official 60,000 training and 10,000 test digits. Read from a
+  local copy when the data home holds one -- the original IDX files
+  (``train-images-idx3-ubyte``, ``train-labels-idx1-ubyte``, ``t10k-images-idx3-ubyte``,
+  ``t10k-labels-idx1-ubyte``, each gzipped or not) or Keras's ``mnist.npz`` --
+  and otherwise fetched once by Keras's own downloader from the file below.
+  Every copy is verified by a checksum of the digits themselves (``DIGITS_SHA256``:
+  the sha256 of the uncompressed IDX serialisation of the decoded arrays, so
+  independent of container and compression); Keras's ``mnist.npz`` is also
+  accepted by its published file sha256. ``validation=True`` holds out the last
+  10,000 training digits instead of the official test set, and needs only the
+  training files.
 * ``"sample"`` -- 10,000 real MNIST *training* digits shipped inside this package
   (``_data/mnist_sample.npz``; provenance, licence and checksum in
   ``_data/README.md``), split deterministically and stratified into 8,000 for
@@ -11,16 +20,19 @@ Two sources, one result:
 
 ``"auto"`` (the default) takes the full data when it is cached or can be
 downloaded, and otherwise falls back to the sample, saying so in one line. The
-environment variable ``LENET_COURSE_DATA`` (``full`` or ``sample``) overrides it.
+environment variable ``LENET_COURSE_DATA`` (``full`` or ``sample``) overrides it;
+``LENET_COURSE_DATA_HOME`` names the data home when ``data_home`` is not given.
 
 Images are uint8 arrays of shape ``(n, 28, 28)``, labels int64 arrays of shape
 ``(n,)``. The helpers ``pad_to_32``, ``paper_scale`` and ``unit_scale`` turn
 images into network inputs.
 """
 
+import gzip
 import hashlib
 import os
 import socket
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +46,28 @@ FULL_MNIST = {
     "url": "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz",
     "sha256": "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1",
 }
+
+# The official IDX files, and the sha256 of each *uncompressed* file. An IDX file
+# is a fixed header (magic number, dimensions) followed by the raw uint8 bytes, so
+# this is also a checksum of the decoded arrays: ``digits_sha256`` recomputes it
+# from any container. Training files: checked against the copy documented in the
+# project's shared data folder; test files: the published uncompressed checksums
+# (quoted identically by many independent MNIST loaders).
+IDX_FILES = {
+    "train_images": "train-images-idx3-ubyte",
+    "train_labels": "train-labels-idx1-ubyte",
+    "test_images": "t10k-images-idx3-ubyte",
+    "test_labels": "t10k-labels-idx1-ubyte",
+}
+DIGITS_SHA256 = {
+    "train_images": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+    "train_labels": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+    "test_images": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+    "test_labels": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+}
+# The customary validation split: the last 10,000 of the 60,000 training digits.
+VALIDATION_SIZE = 10_000
+DATA_HOME_VARIABLE = "LENET_COURSE_DATA_HOME"
 
 SAMPLE_FILE = Path(__file__).parent / "_data" / "mnist_sample.npz"
 SAMPLE_SHA256 = "0217e13bd0668deb198aa7d305edbf0331eb89f8a6e7dd226e03d1aa3a9bd4ef"
@@ -75,14 +109,20 @@ class MnistData:
         return f"MnistData({self.description.splitlines()[0]})"
 
 
-def load_mnist(source="auto", *, data_home=None, verbose=True):
+def load_mnist(source="auto", *, data_home=None, validation=False, verbose=True):
     """Load MNIST as uint8 images and integer labels.
 
     Args:
         source: ``"auto"`` (full MNIST if available, else the shipped sample),
             ``"full"`` or ``"sample"``. ``LENET_COURSE_DATA`` overrides ``"auto"``.
-        data_home: folder that caches the full data set. Default: Keras's cache
-            (``~/.keras/datasets``, or ``$KERAS_HOME/datasets``).
+        data_home: folder holding (or caching) the full data set: the IDX files
+            or ``mnist.npz``. Default: ``$LENET_COURSE_DATA_HOME`` if set, else
+            Keras's cache (``~/.keras/datasets``, or ``$KERAS_HOME/datasets``).
+        validation: hold out the last 10,000 training digits as ``x_test`` /
+            ``y_test`` (training on the first 50,000) instead of using the
+            official test set, which is then not needed. For choosing settings
+            without ever looking at the test set. The sample's held-out digits
+            are training digits already, so it is returned unchanged.
         verbose: print one line when ``"auto"`` falls back to the sample.
 
     Returns:
@@ -101,9 +141,9 @@ def load_mnist(source="auto", *, data_home=None, verbose=True):
     if source == "sample":
         return load_sample()
     if source == "full":
-        return load_full(data_home=data_home)
+        return load_full(data_home=data_home, validation=validation)
     try:
-        return load_full(data_home=data_home)
+        return load_full(data_home=data_home, validation=validation)
     except (OSError, ValueError) as error:
         if verbose:
             _say_once_why_the_sample(error)
@@ -175,20 +215,156 @@ def stratified_test_mask(labels, fraction, seed):
     return mask
 
 
-def load_full(*, data_home=None):
+def load_full(*, data_home=None, validation=False):
     """The official MNIST: 60,000 training and 10,000 test digits.
 
-    Fetched once with ``keras.utils.get_file`` and checked against its sha256. A
-    cached file with the wrong hash is refused and fetched again; when that is
-    not possible, an ``OSError`` says so.
+    Reads whatever the data home holds -- the IDX files (gzipped or not) or
+    Keras's ``mnist.npz`` -- and checks the digits against ``DIGITS_SHA256``;
+    a copy that does not match is refused with an ``OSError`` naming the file.
+    With nothing there, fetches ``mnist.npz`` once with ``keras.utils.get_file``
+    and checks its sha256; a cached file with the wrong hash is fetched again,
+    and when that is not possible an ``OSError`` says so.
+
+    With ``validation=True``, ``x_train`` / ``y_train`` are the first 50,000
+    training digits and ``x_test`` / ``y_test`` the last 10,000: the test files
+    are not needed.
     """
-    path = full_mnist_path(data_home)
-    if path.exists() and _sha256(path) == FULL_MNIST["sha256"]:
-        return _read_full(path)
-    problem = "it has not been downloaded yet" if not path.exists() else (
-        f"cached file {path} is corrupted (sha256 does not match {FULL_MNIST['sha256'][:12]}...)"
-    )
+    folder = data_folder(data_home)
+    npz = folder / FULL_MNIST["filename"]
+    train = _read_idx_pair(folder, "train")
+    test = None if validation else _read_idx_pair(folder, "test")
+    if train is not None and test is None and not validation and not npz.exists():
+        missing = " and ".join(f"{IDX_FILES[k]}[.gz]" for k in ("test_images", "test_labels"))
+        raise OSError(
+            f"{folder} holds the MNIST training files but not the official test set "
+            f"({missing}). Add them, or pass validation=True to hold out the last "
+            f"{VALIDATION_SIZE:,} training digits instead."
+        )
+    if train is None or (test is None and not validation):
+        arrays = _cached_or_downloaded_npz(npz)
+        train = train or (arrays["x_train"], arrays["y_train"])
+        if not validation:
+            test = test or (arrays["x_test"], arrays["y_test"])
+    return _full_data(train, test, validation)
+
+
+def data_folder(data_home=None):
+    """The data home: ``data_home``, else ``$LENET_COURSE_DATA_HOME``, else Keras's cache."""
+    if data_home is None:
+        data_home = os.environ.get(DATA_HOME_VARIABLE) or None
+    if data_home is None:
+        keras_home = os.environ.get("KERAS_HOME", os.path.join(os.path.expanduser("~"), ".keras"))
+        return Path(keras_home) / "datasets"
+    folder = Path(data_home).expanduser()
+    if folder.exists() and not folder.is_dir():
+        raise OSError(f"Expected data_home to be a folder. Received: data_home={str(data_home)!r} is a file")
+    if folder.exists() and not os.access(folder, os.R_OK | os.X_OK):
+        raise OSError(f"Expected data_home to be readable. Received: data_home={str(data_home)!r}")
+    return folder
+
+
+def full_mnist_path(data_home=None):
+    """Where Keras's ``mnist.npz`` is (or would be cached) in the data home."""
+    return data_folder(data_home) / FULL_MNIST["filename"]
+
+
+def digits_sha256(array):
+    """sha256 of ``array`` written as an uncompressed IDX file (uint8 only).
+
+    For the official files this is the sha256 of the uncompressed file itself,
+    so one checksum verifies the digits whatever container held them.
+
+    Example:
+        >>> digits_sha256(np.zeros(3, np.uint8)) == hashlib.sha256(
+        ...     bytes([0, 0, 8, 1, 0, 0, 0, 3, 0, 0, 0])).hexdigest()
+        True
+    """
+    array = np.ascontiguousarray(array)
+    if array.dtype != np.uint8:
+        raise ValueError(f"Expected uint8 digits or labels. Received: dtype={array.dtype}")
+    header = bytes([0, 0, 0x08, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
+    return hashlib.sha256(header + array.tobytes()).hexdigest()
+
+
+def read_idx(path):
+    """Decode one IDX file of unsigned bytes (gzipped or not) into a uint8 array.
+
+    A file cut short, with trailing bytes, or not an IDX file at all is an
+    ``OSError`` that names it.
+    """
+    path = Path(path)
+    try:
+        with open(path, "rb") as file:
+            blob = file.read()
+        if blob[:2] == b"\x1f\x8b":
+            blob = gzip.decompress(blob)
+    except (OSError, EOFError, gzip.BadGzipFile) as error:
+        raise OSError(f"{path} is corrupted: it cannot be read or decompressed ({error})") from None
+    if len(blob) < 4 or blob[:3] != b"\x00\x00\x08" or not 1 <= blob[3] <= 3:
+        raise OSError(f"{path} is not an IDX file of unsigned bytes (magic number {blob[:4].hex()})")
+    ndim = blob[3]
+    offset = 4 + 4 * ndim
+    if len(blob) < offset:
+        raise OSError(f"{path} is corrupted: its header is cut short")
+    shape = struct.unpack(f">{ndim}I", blob[4:offset])
+    size = int(np.prod(shape))
+    if len(blob) != offset + size:
+        raise OSError(
+            f"{path} is corrupted: its header promises {size:,} bytes of data, "
+            f"it holds {len(blob) - offset:,}"
+        )
+    return np.frombuffer(blob, np.uint8, count=size, offset=offset).reshape(shape)
+
+
+def _idx_path(folder, name):
+    """The IDX file ``name`` in ``folder``, uncompressed or gzipped, or None."""
+    for candidate in (folder / name, folder / f"{name}.gz"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _read_idx_pair(folder, part):
+    """(images, labels) of ``part`` ("train"/"test") from IDX files, verified; None if absent."""
+    paths = {kind: _idx_path(folder, IDX_FILES[f"{part}_{kind}"]) for kind in ("images", "labels")}
+    if paths["images"] is None and paths["labels"] is None:
+        return None
+    for kind, path in paths.items():
+        if path is None:
+            other = paths["labels" if kind == "images" else "images"]
+            raise OSError(f"{folder} holds {other.name} but not {IDX_FILES[f'{part}_{kind}']}[.gz]")
+    arrays = []
+    for kind, path in paths.items():
+        array = read_idx(path)
+        _verify_digits(array, f"{part}_{kind}", path)
+        arrays.append(array)
+    return arrays[0], arrays[1].astype(np.int64)
+
+
+def _verify_digits(array, key, path):
+    digest = digits_sha256(np.asarray(array, np.uint8) if array.dtype != np.uint8 else array)
+    if digest != DIGITS_SHA256[key]:
+        raise OSError(
+            f"{path} is corrupted: its {key.replace('_', ' ')} are not the official MNIST ones "
+            f"(sha256 of the digits {digest[:12]}..., expected {DIGITS_SHA256[key][:12]}...); "
+            "a truncated, edited or relabelled copy is refused"
+        )
+
+
+def _cached_or_downloaded_npz(path):
+    """The arrays of ``mnist.npz``: the cached copy if faithful, else fetched again."""
+    if not path.exists():
+        return _download_npz(path, "it has not been downloaded yet")
+    try:
+        return _read_npz(path)
+    except OSError as error:
+        return _download_npz(path, str(error))
+
+
+def _download_npz(path, problem):
     _check_network(FULL_MNIST["url"], problem)
+    if path.parent.exists() and not os.access(path.parent, os.W_OK):
+        raise OSError(f"{problem}, and the data home {path.parent} is not writable to download it")
     import keras
 
     if path.exists():
@@ -200,28 +376,36 @@ def load_full(*, data_home=None):
         )
     except Exception as error:  # get_file raises a bare Exception on failure
         raise OSError(f"{problem}, and downloading {FULL_MNIST['url']} failed: {error}") from None
-    return _read_full(Path(fetched))
+    return _read_npz(Path(fetched), verify=False)
 
 
-def full_mnist_path(data_home=None):
-    """Where the full data set is cached; checks that the folder is usable."""
-    if data_home is None:
-        keras_home = os.environ.get("KERAS_HOME", os.path.join(os.path.expanduser("~"), ".keras"))
-        folder = Path(keras_home) / "datasets"
-    else:
-        folder = Path(data_home).expanduser()
-        if folder.exists() and not folder.is_dir():
-            raise OSError(f"Expected data_home to be a folder. Received: data_home={str(data_home)!r} is a file")
-        if folder.exists() and not os.access(folder, os.R_OK | os.W_OK | os.X_OK):
-            raise OSError(f"Expected data_home to be readable and writable. Received: data_home={str(data_home)!r}")
-    return folder / FULL_MNIST["filename"]
+def _read_npz(path, verify=None):
+    """The four arrays of an ``mnist.npz``; verified unless it is Keras's own file."""
+    if verify is None:
+        verify = _sha256(path) != FULL_MNIST["sha256"]
+    keys = ("x_train", "y_train", "x_test", "y_test")
+    try:
+        with np.load(path) as archive:
+            arrays = {key: archive[key] for key in keys}
+    except Exception as error:  # zipfile, pickle and key errors alike
+        raise OSError(f"{path} is corrupted: it cannot be read as mnist.npz ({error})") from None
+    if verify:
+        for key, digest_key in zip(keys, ("train_images", "train_labels", "test_images", "test_labels")):
+            array = arrays[key]
+            if array.dtype != np.uint8:
+                if not np.issubdtype(array.dtype, np.integer) or array.min() < 0 or array.max() > 255:
+                    raise OSError(f"{path} is corrupted: {key} is not uint8 digits")
+                array = array.astype(np.uint8)
+            _verify_digits(array, digest_key, path)
+    arrays["y_train"], arrays["y_test"] = arrays["y_train"].astype(np.int64), arrays["y_test"].astype(np.int64)
+    return arrays
 
 
 def _check_network(url, problem):
     host = url.split("/")[2]
     try:
         socket.create_connection((host, 443), timeout=5).close()
-    except OSError as error:
+    except OSError:
         raise OSError(f"{problem}, and there is no internet connection to download it") from None
 
 
@@ -233,12 +417,25 @@ def _sha256(path):
     return digest.hexdigest()
 
 
-def _read_full(path):
-    with np.load(path) as archive:
-        arrays = [archive[k] for k in ("x_train", "y_train", "x_test", "y_test")]
-    x_train, y_train, x_test, y_test = arrays
+def _full_data(train, test, validation):
+    x_train, y_train = train
+    y_train = np.asarray(y_train, np.int64)
+    if validation:
+        cut = len(x_train) - VALIDATION_SIZE
+        if cut <= 0:
+            raise OSError(f"Expected more than {VALIDATION_SIZE:,} training digits for a validation split.")
+        return MnistData(
+            x_train[:cut], y_train[:cut], x_train[cut:], y_train[cut:],
+            source="full",
+            description=(
+                f"full MNIST, validation split: the first {cut:,} training digits for training, "
+                f"the last {VALIDATION_SIZE:,} for validation\n(all official training digits; "
+                "the official test set is not used)"
+            ),
+        )
+    x_test, y_test = test
     return MnistData(
-        x_train, y_train.astype(np.int64), x_test, y_test.astype(np.int64),
+        x_train, y_train, x_test, np.asarray(y_test, np.int64),
         source="full",
         description=f"full MNIST: {len(x_train):,} training + {len(x_test):,} official test digits",
     )

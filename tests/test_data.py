@@ -1,15 +1,21 @@
+import gzip
 import hashlib
+import struct
 
 import numpy as np
 import pytest
 
 from lenet_course import data as data_module
 from lenet_course.data import (
+    DIGITS_SHA256,
     FULL_MNIST,
+    IDX_FILES,
     check_images,
+    digits_sha256,
     load_mnist,
     pad_to_32,
     paper_scale,
+    read_idx,
     stratified_test_mask,
     unit_scale,
 )
@@ -21,6 +27,47 @@ def fake_full_mnist(path):
     np.savez(path, x_train=rng.integers(0, 256, (60, 28, 28), dtype=np.uint8), y_train=np.arange(60) % 10,
              x_test=rng.integers(0, 256, (10, 28, 28), dtype=np.uint8), y_test=np.arange(10))
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def idx_bytes(array):
+    """An IDX file of unsigned bytes, written the way the MNIST files are (not via the loader)."""
+    array = np.asarray(array, np.uint8)
+    return struct.pack(">HBB", 0, 8, array.ndim) + struct.pack(f">{array.ndim}I", *array.shape) + array.tobytes()
+
+
+def write_idx(path, array, gz):
+    blob = idx_bytes(array)
+    path.write_bytes(gzip.compress(blob) if gz else blob)
+    return path
+
+
+def fake_digits(n_train=60, n_test=10, seed=0):
+    rng = np.random.default_rng(seed)
+    return {
+        "train_images": rng.integers(0, 256, (n_train, 28, 28), dtype=np.uint8),
+        "train_labels": rng.integers(0, 10, n_train, dtype=np.uint8),
+        "test_images": rng.integers(0, 256, (n_test, 28, 28), dtype=np.uint8),
+        "test_labels": rng.integers(0, 10, n_test, dtype=np.uint8),
+    }
+
+
+@pytest.fixture
+def fake_mnist(monkeypatch):
+    """Small MNIST-shaped digits whose checksums stand in for the official ones."""
+    digits = fake_digits()
+    for key, array in digits.items():
+        monkeypatch.setitem(DIGITS_SHA256, key, hashlib.sha256(idx_bytes(array)).hexdigest())
+    monkeypatch.setattr(data_module, "VALIDATION_SIZE", 10)
+    return digits
+
+
+def write_idx_home(folder, digits, gz, parts=("train", "test")):
+    folder.mkdir(exist_ok=True)
+    for key, array in digits.items():
+        if key.split("_")[0] in parts:
+            name = IDX_FILES[key] + (".gz" if gz else "")
+            write_idx(folder / name, array, gz)
+    return folder
 
 
 @pytest.fixture
@@ -192,3 +239,119 @@ def test_bad_images_are_clear_errors(images, message):
 def test_scaling_wrong_dtype_is_a_clear_error():
     with pytest.raises(ValueError, match="uint8"):
         paper_scale(np.zeros((1, 28, 28)))
+
+
+def test_digits_sha256_is_the_sha256_of_the_uncompressed_idx_file(tmp_path):
+    array = fake_digits()["train_images"][:5]
+    written = write_idx(tmp_path / "images", array, gz=False)
+    assert digits_sha256(array) == hashlib.sha256(written.read_bytes()).hexdigest()
+    assert digits_sha256(array) != digits_sha256(array[:4])
+    with pytest.raises(ValueError, match="uint8"):
+        digits_sha256(array.astype(np.int64))
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_read_idx_decodes_images_and_labels(tmp_path, gz):
+    digits = fake_digits()
+    images = read_idx(write_idx(tmp_path / "i", digits["train_images"], gz))
+    labels = read_idx(write_idx(tmp_path / "l", digits["train_labels"], gz))
+    assert np.array_equal(images, digits["train_images"]) and images.dtype == np.uint8
+    assert np.array_equal(labels, digits["train_labels"]) and labels.shape == (60,)
+
+
+def test_read_idx_refuses_a_truncated_or_foreign_file_naming_it(tmp_path):
+    blob = idx_bytes(fake_digits()["train_images"])
+    (tmp_path / "short").write_bytes(blob[:-100])
+    with pytest.raises(OSError, match=r"short is corrupted.*47,040 bytes of data, it holds 46,940"):
+        read_idx(tmp_path / "short")
+    (tmp_path / "cut.gz").write_bytes(gzip.compress(blob)[:200])
+    with pytest.raises(OSError, match=r"cut\.gz is corrupted"):
+        read_idx(tmp_path / "cut.gz")
+    (tmp_path / "text").write_bytes(b"hello world")
+    with pytest.raises(OSError, match="text is not an IDX file"):
+        read_idx(tmp_path / "text")
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_full_reads_the_original_idx_files_gzipped_or_not(tmp_path, offline, fake_mnist, gz):
+    home = write_idx_home(tmp_path / "home", fake_mnist, gz)
+    loaded = load_mnist(source="full", data_home=home)
+    assert loaded.source == "full" and "official test digits" in loaded.description
+    assert np.array_equal(loaded.x_train, fake_mnist["train_images"])
+    assert np.array_equal(loaded.y_test, fake_mnist["test_labels"]) and loaded.y_test.dtype == np.int64
+
+
+def test_full_reads_a_faithful_copy_of_mnist_npz_by_its_digits(tmp_path, offline, fake_mnist):
+    # Not Keras's file (its sha256 differs), but the same digits: accepted.
+    home = tmp_path / "home"
+    home.mkdir()
+    d = fake_mnist
+    np.savez_compressed(home / "mnist.npz", x_train=d["train_images"], y_train=d["train_labels"],
+                        x_test=d["test_images"], y_test=d["test_labels"])
+    assert hashlib.sha256((home / "mnist.npz").read_bytes()).hexdigest() != FULL_MNIST["sha256"]
+    loaded = load_mnist(source="full", data_home=home)
+    assert np.array_equal(loaded.x_test, d["test_images"]) and len(loaded.y_train) == 60
+
+
+def test_the_data_home_environment_variable(tmp_path, offline, fake_mnist, monkeypatch):
+    home = write_idx_home(tmp_path / "home", fake_mnist, gz=True)
+    monkeypatch.setenv("LENET_COURSE_DATA_HOME", str(home))
+    assert np.array_equal(load_mnist(source="full").y_train, fake_mnist["train_labels"])
+
+
+@pytest.mark.parametrize("change", ["edit a pixel", "relabel", "drop a digit"])
+def test_an_altered_idx_copy_is_refused_naming_the_file(tmp_path, offline, fake_mnist, change):
+    digits = {key: array.copy() for key, array in fake_mnist.items()}
+    if change == "edit a pixel":
+        digits["test_images"][3, 14, 14] ^= 1
+        culprit = "t10k-images-idx3-ubyte.gz"
+    elif change == "relabel":
+        digits["train_labels"][7] = (digits["train_labels"][7] + 1) % 10
+        culprit = "train-labels-idx1-ubyte.gz"
+    else:  # a consistent header, one digit short
+        digits["train_images"] = digits["train_images"][:-1]
+        culprit = "train-images-idx3-ubyte.gz"
+    home = write_idx_home(tmp_path / "home", digits, gz=True)
+    with pytest.raises(OSError, match=rf"{culprit} is corrupted.*not the official MNIST"):
+        load_mnist(source="full", data_home=home)
+
+
+def test_an_altered_npz_copy_is_refused_naming_the_file(tmp_path, offline, fake_mnist):
+    home = tmp_path / "home"
+    home.mkdir()
+    d = fake_mnist
+    np.savez(home / "mnist.npz", x_train=d["train_images"], y_train=(d["train_labels"] + 1) % 10,
+             x_test=d["test_images"], y_test=d["test_labels"])
+    with pytest.raises(OSError, match=r"mnist\.npz is corrupted.*train labels.*no internet"):
+        load_mnist(source="full", data_home=home)
+
+
+def test_training_files_only_ask_for_the_test_files_or_a_validation_split(tmp_path, offline, fake_mnist):
+    home = write_idx_home(tmp_path / "home", fake_mnist, gz=False, parts=("train",))
+    with pytest.raises(OSError, match=r"t10k-images-idx3-ubyte\[\.gz\].*t10k-labels.*validation=True"):
+        load_mnist(source="full", data_home=home)
+    loaded = load_mnist(source="full", data_home=home, validation=True)
+    assert loaded.source == "full" and "validation split" in loaded.description
+    assert np.array_equal(loaded.x_train, fake_mnist["train_images"][:50])
+    assert np.array_equal(loaded.x_test, fake_mnist["train_images"][50:])
+    assert np.array_equal(loaded.y_test, fake_mnist["train_labels"][50:])
+
+
+def test_validation_split_never_uses_the_test_files(tmp_path, offline, fake_mnist):
+    home = write_idx_home(tmp_path / "home", fake_mnist, gz=True)
+    (home / "t10k-images-idx3-ubyte.gz").write_bytes(b"broken")  # would be refused if read
+    loaded = load_mnist(source="full", data_home=home, validation=True)
+    assert loaded.x_train.shape == (50, 28, 28) and loaded.x_test.shape == (10, 28, 28)
+    assert not any(image.tobytes() in {t.tobytes() for t in fake_mnist["test_images"]}
+                   for image in loaded.x_test)
+
+
+def test_half_a_pair_of_idx_files_is_a_clear_error(tmp_path, offline, fake_mnist):
+    home = write_idx_home(tmp_path / "home", fake_mnist, gz=False)
+    (home / "train-labels-idx1-ubyte").unlink()
+    with pytest.raises(OSError, match=r"holds train-images-idx3-ubyte but not train-labels-idx1-ubyte"):
+        load_mnist(source="full", data_home=home)
+
+
+def test_the_sample_ignores_validation(sample):
+    assert np.array_equal(load_mnist(source="sample", validation=True).x_test, sample.x_test)
