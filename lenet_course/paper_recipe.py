@@ -147,7 +147,7 @@ class DiagonalLevenbergMarquardt(keras.optimizers.Optimizer):
         >>> optimizer.build([w])
         >>> optimizer.set_curvature([w], [np.array([0.0, 1.98])])
         >>> optimizer.apply([np.array([0.02, 1.0])], [w])
-        >>> np.round(keras.ops.convert_to_numpy(w), 3).tolist()
+        >>> [round(float(v), 3) for v in keras.ops.convert_to_numpy(w)]
         [0.9, 0.95]
 
     Args:
