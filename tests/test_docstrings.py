@@ -6,7 +6,7 @@ import importlib
 import pytest
 
 MODULES = ["book", "data", "layers", "reference", "models", "plots", "train", "checks", "grading", "cli",
-           "paper_recipe", "distortions"]
+           "paper_recipe", "distortions", "reproduce"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -77,3 +77,23 @@ def test_reproduce_rejects_bad_arguments(capsys):
     with pytest.raises(SystemExit):
         parse_args(["--passes", "0"])
     assert "--passes must be >= 1" in capsys.readouterr().err
+
+
+def test_the_shipped_full_data_run_is_of_the_commands_own_recipe():
+    from lenet_course.reproduce import ablation_rows, shipped_history
+
+    shipped = shipped_history()
+    assert "Recompute" in shipped["about"]
+    defaults = vars(parse_args([]))
+    recipe_run = shipped["runs"]["paper recipe"]
+    for key in ("optimizer", "initializer", "loss", "codes", "batch_size", "rate_factor", "passes"):
+        assert recipe_run["recipe"][key] == defaults[key], key
+    for name, history in {**shipped["runs"], **shipped["ablation"], **shipped["choices"]}.items():
+        assert history["command"].startswith("python -m lenet_course.reproduce"), name
+        assert history["machine"]["cpu_count"] >= 1 and "full MNIST" in history["data"]
+        for run in history["runs"]:
+            assert [row["pass"] for row in run["passes"]] == list(range(1, history["recipe"]["passes"] + 1))
+            assert all(0 <= row["validation_error"] <= 1 and row["seconds"] > 0 for row in run["passes"])
+            assert run["validation_error"] == run["passes"][-1]["validation_error"]
+    rows = ablation_rows(shipped["ablation"])
+    assert len({(passes, tuple(seeds)) for _, passes, seeds, _, _ in rows}) == 1  # like for like
