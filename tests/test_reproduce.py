@@ -97,3 +97,9 @@ def test_the_shipped_full_data_run_is_of_the_commands_own_recipe():
             assert run["validation_error"] == run["passes"][-1]["validation_error"]
     rows = ablation_rows(shipped["ablation"])
     assert len({(passes, tuple(seeds)) for _, passes, seeds, _, _ in rows}) == 1  # like for like
+
+
+def test_reproduce_refuses_a_corrupted_test_set_instead_of_skipping_it(mnist_home):
+    (mnist_home / "t10k-labels-idx1-ubyte.gz").write_bytes(gzip.compress(idx_bytes(np.zeros(100))))
+    with pytest.raises(OSError, match=r"t10k-labels-idx1-ubyte\.gz is corrupted"):
+        run(mnist_home)
