@@ -84,3 +84,30 @@ def rbf_distances(features, codes):
         codes: ``(10, 84)``, one fixed code per class.
     """
     return np.array([np.sum((features - code) ** 2) for code in codes])
+
+
+def map_loss(distances, label, j):
+    """The paper's loss for one image (equation 9): ``y_D + log(exp(-j) + sum_i exp(-y_i))``.
+
+    Args:
+        distances: ``(10,)``, the RBF distances ``y`` of one image.
+        label: the right class ``D``.
+        j: the positive constant of equation 9.
+    """
+    return distances[label] + np.log(np.exp(-j) + sum(np.exp(-y) for y in distances))
+
+
+def sdlm_step(weights, gradient, curvature, eta, mu):
+    """One stochastic diagonal Levenberg-Marquardt update.
+
+    Each weight ``k`` moves by ``eta / (mu + curvature[k])`` times its gradient.
+    """
+    new = np.array(weights, dtype=float)
+    for k in np.ndindex(new.shape):
+        new[k] -= eta / (mu + curvature[k]) * gradient[k]
+    return new
+
+
+def uniform_limit(fan_in):
+    """The paper's initialisation bound: weights are drawn uniformly in ``[-2.4 / F, 2.4 / F]``."""
+    return 2.4 / fan_in
