@@ -149,8 +149,13 @@ class PartialConv2D(keras.layers.Layer):
         self.bias = self.add_weight(name="bias", shape=(self.table.shape[1],), initializer=self.bias_initializer)
 
     def _connected_kernels(self, shape, dtype=None):
-        # Initialise as a dense Conv2D would (same fan-in and fan-out), keep the connected kernels.
         k = self.kernel_size
+        if getattr(self.kernel_initializer, "per_unit_fan_in", False):
+            # An initializer scaled by each unit's own fan-in (the paper's): an output map fed
+            # by m input maps has m * k * k inputs.
+            fan_in = k * k * self.table.sum(axis=0)[np.nonzero(self.table)[1]]
+            return self.kernel_initializer((k, k, self.n_connections), dtype=dtype, fan_in=fan_in)
+        # Initialise as a dense Conv2D would (same fan-in and fan-out), keep the connected kernels.
         dense = self.kernel_initializer((k, k, *self.table.shape), dtype=dtype)
         connected = np.flatnonzero(self.table.ravel())
         return ops.take(ops.reshape(dense, (k, k, -1)), connected, axis=2)

@@ -39,13 +39,18 @@ PAPER_TOTAL_CONNECTIONS = 340_908
 LEARNING_RATES = {"paper": 0.01, "keras": 0.01, "modern": 0.001}
 
 
-def build_lenet5(variant="paper", *, seed=0):
+def build_lenet5(variant="paper", *, seed=0, kernel_initializer=None, codes=None):
     """Build and compile LeNet-5.
 
     Args:
         variant: ``"paper"``, ``"keras"`` or ``"modern"`` (see the module docstring).
         seed: seeds Keras's random generators before the weights are drawn, so the
             same seed gives the same initial weights. ``None`` leaves them as they are.
+        kernel_initializer: ``"paper"`` only: the initializer of every kernel of
+            C1, C3, C5 and F6 (default Keras's Glorot uniform), e.g.
+            ``lenet_course.paper_recipe.PaperUniform()``.
+        codes: ``"paper"`` only: the RBF output codes ``(10, 84)`` (default the
+            digit bitmaps).
 
     Returns:
         A compiled ``LeNet5`` (a ``keras.Sequential``) named ``lenet5_<variant>``.
@@ -59,8 +64,10 @@ def build_lenet5(variant="paper", *, seed=0):
         raise ValueError(f"Expected variant to be one of {VARIANTS}. Received: variant={variant!r}")
     if seed is not None:
         keras.utils.set_random_seed(seed)
+    if variant != "paper" and (kernel_initializer is not None or codes is not None):
+        raise ValueError(f"Expected kernel_initializer and codes only for variant 'paper'. Received: {variant!r}")
     if variant == "paper":
-        model = _paper()
+        model = _paper(kernel_initializer or "glorot_uniform", codes)
     elif variant == "keras":
         model = _seed_shaped("keras", "tanh", keras.layers.AveragePooling2D)
     else:
@@ -89,19 +96,19 @@ class LeNet5(keras.Sequential):
         return super().call(inputs, training=training, mask=mask, **kwargs)
 
 
-def _paper():
+def _paper(init="glorot_uniform", codes=None):
     L = keras.layers
     return LeNet5(
         [
             keras.Input((32, 32, 1)),
-            L.Conv2D(6, 5, activation=scaled_tanh, name="C1"),
+            L.Conv2D(6, 5, activation=scaled_tanh, kernel_initializer=init, name="C1"),
             Subsampling(2, activation=scaled_tanh, name="S2"),
-            PartialConv2D(C3_TABLE, 5, activation=scaled_tanh, name="C3"),
+            PartialConv2D(C3_TABLE, 5, activation=scaled_tanh, kernel_initializer=init, name="C3"),
             Subsampling(2, activation=scaled_tanh, name="S4"),
-            L.Conv2D(120, 5, activation=scaled_tanh, name="C5"),
+            L.Conv2D(120, 5, activation=scaled_tanh, kernel_initializer=init, name="C5"),
             L.Flatten(name="flatten"),
-            L.Dense(84, activation=scaled_tanh, name="F6"),
-            RBFOutput(name="output"),
+            L.Dense(84, activation=scaled_tanh, kernel_initializer=init, name="F6"),
+            RBFOutput(codes, name="output"),
         ],
         name="lenet5_paper",
     )

@@ -689,6 +689,37 @@ def draw_lenet5(highlight=None, *, title=None):
     ax.set_aspect("equal")
     ax.set_axis_off()
     ax.set_title(title or ("you are here: " + ", ".join(chosen) if chosen else "LeNet-5"), fontsize=10)
+
+def show_distortions(images, distortion, *, copies=5, title=None):
+    """Each image (a row) next to ``copies`` random distortions of it by ``distortion``.
+
+    Args:
+        images: network inputs ``(n, height, width, 1)`` (e.g. ``preprocess(x, "paper")``).
+        distortion: a layer called with ``training=True``, e.g. ``PaperDistortion(seed=0)``.
+
+    Example:
+        >>> from lenet_course.distortions import PaperDistortion
+        >>> fig = show_distortions(np.zeros((2, 32, 32, 1), "float32"), PaperDistortion(seed=0), copies=3)
+        >>> len(fig.axes)
+        8
+    """
+    import keras
+
+    images = np.asarray(images, dtype="float32")
+    if images.ndim != 4 or images.shape[-1] != 1:
+        raise ValueError(f"Expected network inputs of shape (n, height, width, 1). Received: shape={images.shape}")
+    rows = [images] + [keras.ops.convert_to_numpy(distortion(images, training=True)) for _ in range(copies)]
+    fig, axes = plt.subplots(len(images), copies + 1, figsize=(1.1 * (copies + 1), 1.15 * len(images) + 0.4),
+                             squeeze=False)
+    for i in range(len(images)):
+        for k in range(copies + 1):
+            ax = axes[i, k]
+            ax.imshow(rows[k][i, :, :, 0], cmap="gray_r")
+            ax.set_axis_off()
+            if i == 0:
+                ax.set_title("original" if k == 0 else f"distorted {k}", fontsize=8)
+    if title:
+        fig.suptitle(title)
     fig.tight_layout()
     return fig
 
@@ -774,5 +805,41 @@ def plot_runs(runs, *, title=None, ylabel="held-out accuracy", fmt="{:.1%}"):
     ax.grid(axis="y", alpha=0.3)
     ax.set_title(title or f"mean (wide line), range and each run (dots), {len(runs[names[0]])} runs each",
                  fontsize=10)
+
+def plot_reproduction(runs, *, reference=None, reference_label="the paper", title=None):
+    """Validation error per pass of full-data reproduction runs (``lenet_course.reproduce`` history).
+
+    Args:
+        runs: ``{name: run}``, each run a dict with ``"passes"``: a list of
+            ``{"pass": n, "validation_error": e}`` (as ``--history-out`` writes them).
+        reference: an error rate drawn as a dashed line -- only for runs that are
+            like for like with it (full training data, 20 passes).
+
+    Example:
+        >>> run = {"passes": [{"pass": 1, "validation_error": 0.03}, {"pass": 2, "validation_error": 0.02}]}
+        >>> fig = plot_reproduction({"seed 0": run})
+        >>> [round(float(v), 1) for v in fig.axes[0].lines[0].get_ydata()]
+        [3.0, 2.0]
+    """
+    from matplotlib.ticker import LogLocator, NullFormatter
+
+    if not isinstance(runs, dict) or not runs:
+        raise ValueError(f"Expected runs as a non-empty dict {{name: run}}. Received: {type(runs).__name__}")
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    for name, run in runs.items():
+        passes = [row["pass"] for row in run["passes"]]
+        ax.plot(passes, [100 * row["validation_error"] for row in run["passes"]], "o-", markersize=4, label=name)
+    if reference is not None:
+        ax.axhline(100 * reference, color="crimson", linestyle="--", label=f"{reference_label}: {reference:.2%}")
+    ax.set_yscale("log")
+    ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+    ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda value, _: f"{value:g}%"))
+    ax.yaxis.set_minor_formatter(NullFormatter())
+    ax.set_xlabel("pass")
+    ax.set_ylabel("validation error")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title, fontsize=10)
     fig.tight_layout()
     return fig

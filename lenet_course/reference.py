@@ -111,3 +111,29 @@ def forward(image, weights):
     F6 = scaled_tanh(dense(C5.ravel(), w["F6/kernel"], w["F6/bias"]))
     distances = rbf_distances(F6, w["output/prototypes"])
     return distances, {"C1": C1, "S2": S2, "C3": C3, "S4": S4, "C5": C5, "F6": F6}
+
+def map_loss(distances, label, j):
+    """The paper's loss for one image (equation 9): ``y_D + log(exp(-j) + sum_i exp(-y_i))``.
+
+    Args:
+        distances: ``(10,)``, the RBF distances ``y`` of one image.
+        label: the right class ``D``.
+        j: the positive constant of equation 9.
+    """
+    return distances[label] + np.log(np.exp(-j) + sum(np.exp(-y) for y in distances))
+
+
+def sdlm_step(weights, gradient, curvature, eta, mu):
+    """One stochastic diagonal Levenberg-Marquardt update.
+
+    Each weight ``k`` moves by ``eta / (mu + curvature[k])`` times its gradient.
+    """
+    new = np.array(weights, dtype=float)
+    for k in np.ndindex(new.shape):
+        new[k] -= eta / (mu + curvature[k]) * gradient[k]
+    return new
+
+
+def uniform_limit(fan_in):
+    """The paper's initialisation bound: weights are drawn uniformly in ``[-2.4 / F, 2.4 / F]``."""
+    return 2.4 / fan_in

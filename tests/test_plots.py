@@ -305,3 +305,28 @@ def test_plot_runs_draws_the_mean_the_range_and_every_run():
     assert "3 runs each" in ax.get_title()
     with pytest.raises(ValueError, match="non-empty dict"):
         plot_runs({})
+
+def test_show_distortions_draws_originals_and_distorted_copies():
+    from lenet_course.distortions import PaperDistortion
+    from lenet_course.plots import show_distortions
+
+    images = np.full((2, 32, 32, 1), -0.1, "float32")
+    images[:, 10:22, 14:18] = 1.175
+    fig = show_distortions(images, PaperDistortion(seed=0), copies=4)
+    assert len(fig.axes) == 10 and fig.axes[0].get_title() == "original"
+    shown = [ax.images[0].get_array() for ax in fig.axes[:5]]
+    assert np.array_equal(shown[0], images[0, :, :, 0]) and not np.allclose(shown[1], shown[0])
+    with pytest.raises(ValueError, match="shape"):
+        show_distortions(np.zeros((2, 32, 32)), PaperDistortion())
+
+
+def test_plot_reproduction_draws_each_run_in_percent():
+    from lenet_course.plots import plot_reproduction
+
+    run = {"passes": [{"pass": p, "validation_error": e} for p, e in [(1, 0.05), (2, 0.02), (3, 0.011)]]}
+    fig = plot_reproduction({"a": run, "b": run}, reference=0.0095)
+    lines = fig.axes[0].lines
+    assert len(lines) == 3 and list(lines[0].get_xdata()) == [1, 2, 3]
+    np.testing.assert_allclose(lines[1].get_ydata(), [5.0, 2.0, 1.1])
+    with pytest.raises(ValueError, match="non-empty dict"):
+        plot_reproduction({})

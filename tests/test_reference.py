@@ -67,3 +67,34 @@ def test_forward_equals_the_keras_paper_model(sample):
     for name in ["C1", "S2", "C3", "S4", "C5", "F6"]:
         keras_out = apply_layers(model, image, names[: names.index(name) + 1])[0]
         np.testing.assert_allclose(layers[name], keras_out, **TOL)
+
+def test_map_loss_equals_the_keras_loss():
+    from lenet_course.paper_recipe import PaperMAPLoss
+
+    rng = np.random.default_rng(3)
+    distances = rng.uniform(0, 20, (4, 10)).astype("float32")
+    labels = np.array([0, 3, 9, 5])
+    expected = np.mean([reference.map_loss(d, label, 4.0) for d, label in zip(distances, labels)])
+    np.testing.assert_allclose(float(PaperMAPLoss(j=4.0)(labels, distances)), expected, rtol=1e-5)
+
+
+def test_sdlm_step_equals_the_keras_optimizer():
+    from lenet_course.paper_recipe import DiagonalLevenbergMarquardt
+
+    rng = np.random.default_rng(4)
+    w0, g, h = rng.normal(size=(3, 4)), rng.normal(size=(3, 4)), rng.uniform(0, 2, (3, 4))
+    w = keras.Variable(w0.astype("float32"))
+    optimizer = DiagonalLevenbergMarquardt(learning_rate=0.05, mu=0.02)
+    optimizer.build([w])
+    optimizer.set_curvature([w], [h])
+    optimizer.apply([g.astype("float32")], [w])
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(w), reference.sdlm_step(w0, g, h, 0.05, 0.02),
+                               rtol=1e-5, atol=1e-6)
+
+
+def test_paper_uniform_respects_the_reference_bound():
+    from lenet_course.paper_recipe import PaperUniform
+
+    kernel = keras.ops.convert_to_numpy(PaperUniform(seed=0)((5, 5, 6, 16)))
+    assert np.abs(kernel).max() <= reference.uniform_limit(150)
+    assert np.abs(kernel).max() > 0.95 * reference.uniform_limit(150)

@@ -1,0 +1,178 @@
+import keras
+import numpy as np
+import pytest
+
+from lenet_course.layers import C3_TABLE, PartialConv2D
+from lenet_course.models import build_lenet5, preprocess
+from lenet_course.paper_recipe import (
+    CurvatureEstimator,
+    DiagonalLevenbergMarquardt,
+    PaperMAPLoss,
+    PaperUniform,
+    build_paper_recipe,
+    estimate_curvature,
+    sdlm_eta,
+    sdlm_learning_rate_schedule,
+)
+
+
+def test_paper_uniform_stays_within_its_fan_in_bound_and_fills_it():
+    weights = keras.ops.convert_to_numpy(PaperUniform(seed=1)((5, 5, 16, 120)))
+    limit = 2.4 / 400
+    assert np.abs(weights).max() <= limit and np.abs(weights).max() > 0.95 * limit
+    assert abs(weights.mean()) < limit / 20  # symmetric around 0
+    dense = keras.ops.convert_to_numpy(PaperUniform(seed=1)((120, 84)))
+    assert np.abs(dense).max() <= 2.4 / 120 and np.abs(dense).max() > 0.95 * 2.4 / 120
+
+
+def test_c3_gets_each_maps_own_fan_in():
+    layer = PartialConv2D(C3_TABLE, 5, kernel_initializer=PaperUniform(seed=0))
+    layer.build((None, 14, 14, 6))
+    kernel = keras.ops.convert_to_numpy(layer.kernel)  # (5, 5, 60): one kernel per connection
+    inputs_of_map = C3_TABLE.sum(axis=0)[np.nonzero(C3_TABLE)[1]]
+    for fan in (3, 4, 6):
+        largest = np.abs(kernel[:, :, inputs_of_map == fan]).max()
+        assert 0.9 * 2.4 / (25 * fan) < largest <= 2.4 / (25 * fan)
+
+
+def test_paper_uniform_round_trips_and_rejects_a_bad_fan_in():
+    again = PaperUniform.from_config(PaperUniform(fan_in=7, seed=3).get_config())
+    assert again.fan_in == 7 and again.seed == 3
+    with pytest.raises(ValueError, match="fan_in"):
+        PaperUniform(fan_in=0)
+
+
+def test_map_loss_matches_equation_9_in_numpy():
+    rng = np.random.default_rng(0)
+    distances = rng.uniform(0, 30, (5, 10)).astype("float32")
+    labels = rng.integers(0, 10, 5)
+    j = 7.0
+    expected = np.mean([distances[n, labels[n]] + np.log(np.exp(-j) + np.exp(-distances[n]).sum())
+                        for n in range(5)])
+    np.testing.assert_allclose(float(PaperMAPLoss(j=j)(labels, distances)), expected, rtol=1e-5)
+
+
+def test_map_loss_is_the_squared_distance_when_every_code_is_far():
+    # exp(-j) dominates: E = y_D - j, i.e. the squared distance to the right code.
+    distances = np.array([[50.0, 80.0, 90.0]], "float32")
+    np.testing.assert_allclose(float(PaperMAPLoss(j=5.0)(np.array([0]), distances)), 45.0, rtol=1e-4)
+
+
+def test_map_loss_config_and_bad_j():
+    assert PaperMAPLoss.from_config(PaperMAPLoss(j=3.0).get_config()).j == 3.0
+    with pytest.raises(ValueError, match="j"):
+        PaperMAPLoss(j=-1)
+
+
+def test_sdlm_step_is_rate_over_mu_plus_h_times_gradient():
+    w = keras.Variable(np.array([[1.0, -2.0], [0.5, 3.0]], "float32"))
+    optimizer = DiagonalLevenbergMarquardt(learning_rate=0.01, mu=0.02)
+    optimizer.build([w])
+    h = np.array([[0.0, 1.0], [0.3, 10.0]], "float32")
+    optimizer.set_curvature([w], [h])
+    gradient = np.array([[1.0, 2.0], [-1.0, 4.0]], "float32")
+    before = keras.ops.convert_to_numpy(w).copy()
+    optimizer.apply([gradient], [w])
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(w), before - 0.01 / (0.02 + h) * gradient, rtol=1e-6)
+    np.testing.assert_allclose(optimizer.curvature(w), h)
+
+
+def test_sdlm_rejects_bad_curvature_and_mu():
+    w = keras.Variable(np.zeros(3, "float32"))
+    optimizer = DiagonalLevenbergMarquardt()
+    with pytest.raises(ValueError, match="curvature >= 0 of shape"):
+        optimizer.set_curvature([w], [np.zeros(4)])
+    with pytest.raises(ValueError, match="curvature >= 0"):
+        optimizer.set_curvature([w], [-np.ones(3)])
+    with pytest.raises(ValueError, match="mu"):
+        DiagonalLevenbergMarquardt(mu=0)
+
+
+def test_sdlm_config_round_trip():
+    config = DiagonalLevenbergMarquardt(learning_rate=0.003, mu=0.05).get_config()
+    again = DiagonalLevenbergMarquardt.from_config(config)
+    assert again.mu == 0.05 and np.isclose(float(again.learning_rate), 0.003)
+
+
+def exact_gauss_newton_diagonal(model, inputs):
+    """2 * sum_j (dx_j/dw)^2 per digit, averaged, from the full Jacobian (84 rows)."""
+    import tensorflow as tf
+
+    variables = model.trainable_variables
+    total = [np.zeros(tuple(v.shape)) for v in variables]
+    for image in inputs:
+        with tf.GradientTape() as tape:
+            features = tf.constant(image[None])
+            for layer in model.layers[:-1]:
+                features = layer(features)
+            features = features[0]
+        for t, jac in zip(total, tape.jacobian(features, [v.value for v in variables])):
+            t += 2 * np.square(jac.numpy()).sum(axis=0)
+    return [t / len(inputs) for t in total]
+
+
+def test_curvature_estimate_agrees_with_the_exact_gauss_newton_diagonal(sample):
+    model = build_lenet5("paper", seed=0)
+    inputs = preprocess(sample.x_train[:40], "paper")
+    exact = exact_gauss_newton_diagonal(model, inputs)
+    estimate = estimate_curvature(model, inputs, seed=0)
+    for variable, e, x in zip(model.trainable_variables, estimate, exact):
+        assert e.shape == x.shape and (e >= 0).all()
+        # random signs: unbiased, so the layer's mean is close after 40 digits
+        assert abs(e.mean() / x.mean() - 1) < 0.25, variable.path
+    f6_bias = model.trainable_variables[-1]
+    assert f6_bias.path.endswith("F6/bias")
+    np.testing.assert_allclose(estimate[-1], exact[-1], rtol=1e-4)  # exact: one row per unit
+
+
+def test_curvature_estimator_sets_h_before_each_pass(sample):
+    model = build_paper_recipe(seed=0)
+    x, y = preprocess(sample.x_train[:64], "paper"), sample.y_train[:64]
+    estimator = CurvatureEstimator(x, digits=16, seed=0)
+    seen = []
+
+    class Record(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            seen.append(model.optimizer.curvature(model.trainable_variables[-1]).copy())
+
+    model.fit(x, y, batch_size=8, epochs=2, verbose=0, callbacks=[estimator, Record()])
+    assert len(estimator.seconds) == 2 and all(h.min() > 0 for h in seen)
+    assert not np.array_equal(seen[0], seen[1])  # re-estimated on other digits, other weights
+
+
+def test_curvature_estimator_needs_the_sdlm_optimizer(sample):
+    model = build_paper_recipe(seed=0, optimizer="sgd")
+    x = preprocess(sample.x_train[:8], "paper")
+    with pytest.raises(ValueError, match="DiagonalLevenbergMarquardt"):
+        model.fit(x, sample.y_train[:8], epochs=1, verbose=0, callbacks=[CurvatureEstimator(x, digits=4)])
+
+
+def test_eta_stages_are_the_papers():
+    expected = [0.0005] * 2 + [0.0002] * 3 + [0.0001] * 3 + [0.00005] * 4 + [0.00001] * 8
+    assert [sdlm_eta(p) for p in range(20)] == expected
+    assert [sdlm_learning_rate_schedule(4).schedule(p, None) for p in (0, 19)] == [0.002, 0.00004]
+    with pytest.raises(ValueError, match="factor"):
+        sdlm_learning_rate_schedule(0)
+
+
+@pytest.mark.parametrize("ingredient, value", [("optimizer", "adam"), ("loss", "mse"), ("codes", "onehot")])
+def test_recipe_rejects_unknown_ingredients(ingredient, value):
+    with pytest.raises(ValueError, match=f"Expected {ingredient} to be one of"):
+        build_paper_recipe(**{ingredient: value})
+
+
+def test_recipe_switches_each_piece_and_round_trips(tmp_path):
+    model = build_paper_recipe(seed=0, initializer="paper", codes="random")
+    c1 = keras.ops.convert_to_numpy(model.get_layer("C1").kernel)
+    assert np.abs(c1).max() <= 2.4 / 25
+    codes = keras.ops.convert_to_numpy(model.get_layer("output").prototypes)
+    assert set(np.unique(codes)) == {-1.0, 1.0} and not np.array_equal(codes, build_paper_recipe().get_layer(
+        "output").codes)
+    model.save(tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras")
+    assert isinstance(loaded.optimizer, DiagonalLevenbergMarquardt) and isinstance(loaded.loss, PaperMAPLoss)
+    x = np.random.default_rng(0).normal(size=(2, 32, 32, 1)).astype("float32")
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-5)
+    glorot = build_paper_recipe(seed=0, initializer="glorot", optimizer="sgd", loss="rbf")
+    assert np.abs(keras.ops.convert_to_numpy(glorot.get_layer("C1").kernel)).max() > 2.4 / 25
+    assert type(glorot.optimizer).__name__ == "SGD" and type(glorot.loss).__name__ == "RBFLoss"

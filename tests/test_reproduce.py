@@ -1,0 +1,105 @@
+import gzip
+import hashlib
+import json
+import re
+import struct
+
+import numpy as np
+import pytest
+
+from lenet_course import data as data_module
+from lenet_course.data import DIGITS_SHA256, IDX_FILES
+from lenet_course.reproduce import main, parse_args
+
+
+def idx_bytes(array):
+    array = np.asarray(array, np.uint8)
+    return struct.pack(">HBB", 0, 8, array.ndim) + struct.pack(f">{array.ndim}I", *array.shape) + array.tobytes()
+
+
+@pytest.fixture
+def mnist_home(tmp_path, monkeypatch, sample):
+    """A data home of small gzipped IDX files (real digits from the sample), checksums to match."""
+    monkeypatch.setattr(data_module, "VALIDATION_SIZE", 100)
+    monkeypatch.setattr(data_module.socket, "create_connection",
+                        lambda *a, **k: (_ for _ in ()).throw(OSError("offline (test)")))
+    arrays = {"train_images": sample.x_train[:400], "train_labels": sample.y_train[:400],
+              "test_images": sample.x_test[:100], "test_labels": sample.y_test[:100]}
+    home = tmp_path / "home"
+    home.mkdir()
+    for key, array in arrays.items():
+        blob = idx_bytes(array)
+        monkeypatch.setitem(DIGITS_SHA256, key, hashlib.sha256(blob).hexdigest())
+        (home / f"{IDX_FILES[key]}.gz").write_bytes(gzip.compress(blob))
+    return home
+
+
+PASS_LINE = re.compile(r"^pass  [12]/2  validation error \d+\.\d\d%  \d+\.\d s$")
+
+
+def run(home, *extra):
+    lines = []
+    main(["--data-home", str(home), "--passes", "2", "--curvature-digits", "20", *extra], out=lines.append)
+    return lines
+
+
+def test_reproduce_prints_each_pass_and_ends_with_the_test_error(mnist_home, tmp_path):
+    history_file = tmp_path / "history.json"
+    lines = run(mnist_home, "--history-out", str(history_file))
+    assert "validation split" in lines[0] and "official test set found" in lines[1]
+    assert sum(bool(PASS_LINE.match(line)) for line in lines) == 2
+    assert re.fullmatch(r"test error: \d+\.\d\d% \(paper: 0\.95%\)", lines[-1])
+    assert sum(line.startswith("test error") for line in lines) == 1
+    history = json.loads(history_file.read_text())
+    run0 = history["runs"][0]
+    assert history["recipe"]["optimizer"] == "sdlm" and history["machine"]["cpu_count"] >= 1
+    assert run0["seed"] == 0 and [row["pass"] for row in run0["passes"]] == [1, 2]
+    assert 0 <= run0["test_error"] <= 1 and run0["passes"][-1]["validation_error"] == run0["validation_error"]
+    assert f"{100 * run0['test_error']:.2f}%" in lines[-1]  # one seed: the line is its error
+
+
+def test_reproduce_with_distortions_compares_with_0_80(mnist_home):
+    lines = run(mnist_home, "--distortions", "--batch-size", "16")
+    assert "distortions on" in lines[2]
+    assert re.fullmatch(r"test error: \d+\.\d\d% \(paper: 0\.80%\)", lines[-1])
+
+
+def test_reproduce_without_the_test_set_reports_validation_only(mnist_home):
+    for name in ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"):
+        (mnist_home / name).unlink()
+    lines = run(mnist_home, "--seeds", "0", "1", "--optimizer", "sgd", "--loss", "rbf")
+    assert "validation error only" in lines[1]
+    assert not any("test error" in line for line in lines)
+    assert [line.split(":")[0] for line in lines if line.startswith("seed ") and ":" in line] == ["seed 0", "seed 1"]
+
+
+def test_reproduce_rejects_bad_arguments(capsys):
+    with pytest.raises(SystemExit):
+        parse_args(["--passes", "0"])
+    assert "--passes must be >= 1" in capsys.readouterr().err
+
+
+def test_the_shipped_full_data_run_is_of_the_commands_own_recipe():
+    from lenet_course.reproduce import ablation_rows, shipped_history
+
+    shipped = shipped_history()
+    assert "Recompute" in shipped["about"]
+    defaults = vars(parse_args([]))
+    recipe_run = shipped["runs"]["paper recipe"]
+    for key in ("optimizer", "initializer", "loss", "codes", "batch_size", "rate_factor", "passes"):
+        assert recipe_run["recipe"][key] == defaults[key], key
+    for name, history in {**shipped["runs"], **shipped["ablation"], **shipped["choices"]}.items():
+        assert history["command"].startswith("python -m lenet_course.reproduce"), name
+        assert history["machine"]["cpu_count"] >= 1 and "full MNIST" in history["data"]
+        for run in history["runs"]:
+            assert [row["pass"] for row in run["passes"]] == list(range(1, history["recipe"]["passes"] + 1))
+            assert all(0 <= row["validation_error"] <= 1 and row["seconds"] > 0 for row in run["passes"])
+            assert run["validation_error"] == run["passes"][-1]["validation_error"]
+    rows = ablation_rows(shipped["ablation"])
+    assert len({(passes, tuple(seeds)) for _, passes, seeds, _, _ in rows}) == 1  # like for like
+
+
+def test_reproduce_refuses_a_corrupted_test_set_instead_of_skipping_it(mnist_home):
+    (mnist_home / "t10k-labels-idx1-ubyte.gz").write_bytes(gzip.compress(idx_bytes(np.zeros(100))))
+    with pytest.raises(OSError, match=r"t10k-labels-idx1-ubyte\.gz is corrupted"):
+        run(mnist_home)

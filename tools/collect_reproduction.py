@@ -1,0 +1,51 @@
+"""Merge histories written by ``python -m lenet_course.reproduce --history-out`` into the shipped file.
+
+    python tools/collect_reproduction.py OUT.json --run NAME FILE [--run NAME FILE ...]
+        [--ablation NAME FILE [--ablation NAME FILE ...]]
+
+``--run`` entries are full runs shown per pass in chapter 13; ``--ablation``
+entries (one file per configuration, all seeds in it) become the ablation table;
+``--choice`` entries are the short runs that chose a setting.
+The shipped ``lenet_course/_data/reproduction_history.json`` was made this way
+from runs on the official MNIST training digits (validation split); each entry
+keeps the command that recomputes it.
+"""
+
+import argparse
+import json
+import re
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser()
+    parser.add_argument("out")
+    parser.add_argument("--run", nargs=2, action="append", default=[], metavar=("NAME", "FILE"))
+    parser.add_argument("--ablation", nargs=2, action="append", default=[], metavar=("NAME", "FILE"))
+    parser.add_argument("--choice", nargs=2, action="append", default=[], metavar=("NAME", "FILE"),
+                        help="runs that chose a setting on the validation split")
+    args = parser.parse_args(argv)
+    def load(path):
+        history = json.load(open(path))
+        # The run read the MNIST files from a folder of the machine it ran on: say DIR.
+        home = history["recipe"].pop("data_home", None)
+        if home:
+            history["command"] = history["command"].replace(home, "DIR")
+        history["command"] = re.sub(r" --history-out \S+", "", history["command"])
+        return history
+
+    shipped = {
+        "about": ("Runs of python -m lenet_course.reproduce on the 60,000 official MNIST training "
+                  "digits: trained on the first 50,000, validation error on the last 10,000; the "
+                  "official test set was not available. Recompute: run each entry's command with "
+                  "--data-home pointing at the MNIST files and --history-out FILE, then "
+                  "tools/collect_reproduction.py."),
+        "runs": {name: load(path) for name, path in args.run},
+        "ablation": {name: load(path) for name, path in args.ablation},
+        "choices": {name: load(path) for name, path in args.choice},
+    }
+    with open(args.out, "w") as file:
+        json.dump(shipped, file, indent=1)
+
+
+if __name__ == "__main__":
+    main()
