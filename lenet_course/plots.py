@@ -689,6 +689,9 @@ def draw_lenet5(highlight=None, *, title=None):
     ax.set_aspect("equal")
     ax.set_axis_off()
     ax.set_title(title or ("you are here: " + ", ".join(chosen) if chosen else "LeNet-5"), fontsize=10)
+    fig.tight_layout()
+    return fig
+
 
 def show_distortions(images, distortion, *, copies=5, title=None):
     """Each image (a row) next to ``copies`` random distortions of it by ``distortion``.
@@ -805,6 +808,9 @@ def plot_runs(runs, *, title=None, ylabel="held-out accuracy", fmt="{:.1%}"):
     ax.grid(axis="y", alpha=0.3)
     ax.set_title(title or f"mean (wide line), range and each run (dots), {len(runs[names[0]])} runs each",
                  fontsize=10)
+    fig.tight_layout()
+    return fig
+
 
 def plot_reproduction(runs, *, reference=None, reference_label="the paper", title=None):
     """Validation error per pass of full-data reproduction runs (``lenet_course.reproduce`` history).
