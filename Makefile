@@ -9,7 +9,9 @@ STAMP  := $(VENV)/.installed
 export TF_CPP_MIN_LOG_LEVEL := 3
 export LENET_COURSE_QUIET := 1
 
-NOTEBOOKS = $(wildcard book/*.ipynb) $(wildcard solutions/*.ipynb) $(wildcard exercises/*.ipynb)
+CHAPTERS  = $(wildcard book/*.ipynb)
+EXERCISES = $(wildcard exercises/*.ipynb)
+SOLUTIONS = $(wildcard solutions/*.ipynb)
 
 .PHONY: book test test-package test-notebooks test-colab test-minimum check-book chromium sync clean
 
@@ -23,17 +25,20 @@ test-package: $(STAMP) chromium   # tests/test_draw_page.py opens the "Draw a di
 	$(BIN)/lenet-course exercises --check
 	$(BIN)/python -m pytest tests
 
-test-notebooks: $(STAMP)
-	$(BIN)/python -m pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=600 -p no:cacheprovider $(NOTEBOOKS)
+# Each notebook runs where it matters, once: the chapters in `make book` (this environment), in
+# Colab's and on the oldest versions; the exercises in Colab's; the solutions here with nbval
+# (the grader's tests also grade every solution and every untouched exercise).
+test-notebooks: $(STAMP)  ## the solution notebooks, cell by cell (nbval)
+	$(BIN)/python -m pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=600 -p no:cacheprovider $(SOLUTIONS)
 
 # Where learners run the notebooks: a separate environment with Colab's own versions and nothing
 # of requirements.txt; then the oldest versions pyproject.toml allows. Both cached in
 # ~/.cache/lenet_course/envs, keyed by their file (the first run downloads them: a few minutes).
-test-colab:               ## every notebook in a Colab-like environment (envs/colab.txt)
-	$(PYTHON) tools/learner_env.py envs/colab.txt --notebooks $(NOTEBOOKS)
+test-colab:               ## every chapter and exercise in a Colab-like environment (envs/colab.txt)
+	$(PYTHON) tools/learner_env.py envs/colab.txt --notebooks $(CHAPTERS) $(EXERCISES)
 
-test-minimum:             ## the package tests and every notebook on the declared minimum versions
-	$(PYTHON) tools/learner_env.py envs/minimum.txt --pytest --notebooks $(NOTEBOOKS)
+test-minimum:             ## the package tests and every chapter on the declared minimum versions
+	$(PYTHON) tools/learner_env.py envs/minimum.txt --pytest --notebooks $(CHAPTERS)
 
 check-book: book chromium   ## open every page of the built book in headless Chromium; screenshots in _build/screenshots
 	$(BIN)/python tools/check_book_in_browser.py _build/html --chromium $(CHROMIUM)
