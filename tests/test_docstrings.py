@@ -5,7 +5,8 @@ import importlib
 
 import pytest
 
-MODULES = ["book", "data", "layers", "reference", "models", "plots", "train", "checks", "grading", "cli"]
+MODULES = ["book", "data", "layers", "reference", "models", "plots", "train", "checks", "grading", "kernel", "sandbox",
+           "answers", "reports", "exercises", "cli"]
 
 
 @pytest.mark.parametrize("name", MODULES)
