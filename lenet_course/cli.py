@@ -1,9 +1,12 @@
 """The ``lenet-course`` command: grade submissions, generate the exercises, pack a Gradescope autograder.
 
-``lenet-course grade SUBMISSION.ipynb [MORE ...] --out DIR``
-    Run and grade notebooks (``lenet_course.grading``); writes ``DIR/<name>.json``,
-    ``DIR/grades.csv`` and, with ``--gradescope``, ``DIR/results.json``. Exits 0
-    whenever it wrote reports, 2 for a usage error.
+``lenet-course grade SUBMISSION.ipynb [MORE ...] --out DIR [--jobs N] [--sandbox auto|bwrap|none] [--resume]``
+    Run and grade notebooks (``lenet_course.grading``), each in a sandbox of its own,
+    ``N`` at a time; writes ``DIR/<name>.json``, ``DIR/grades.csv`` and, with
+    ``--gradescope``, ``DIR/results.json``. ``--resume`` skips the submissions already
+    graded there by the same grader with the same options. Exits 0 whenever it wrote
+    reports, 2 for a usage error (or ``--sandbox bwrap`` without bubblewrap), 130 when
+    interrupted (the reports written so far are complete; run again with ``--resume``).
 
 ``lenet-course exercises [--check]``
     Write ``exercises/NAME.md`` and ``.ipynb`` from ``solutions/NAME.md``, and
@@ -56,6 +59,13 @@ def _parser():
     grade.add_argument("--gradescope", action="store_true",
                        help="also write DIR/results.json for Gradescope (one student's notebooks)")
     grade.add_argument("--no-progress", action="store_true", help="no progress bar")
+    grade.add_argument("--jobs", type=_positive_int, default=None, metavar="N",
+                       help="submissions graded at the same time (default: the number of cores)")
+    grade.add_argument("--sandbox", choices=("auto", "bwrap", "none"), default="auto",
+                       help="run each submission in a bubblewrap sandbox: auto (where it works, else say so), "
+                       "bwrap (refuse to grade without it), none (default: %(default)s)")
+    grade.add_argument("--resume", action="store_true",
+                       help="skip submissions whose report in DIR is from this grader with these options")
     grade.set_defaults(run=_grade)
 
     exercises = commands.add_parser("exercises", help="generate exercises/ from solutions/")
@@ -96,6 +106,16 @@ def _positive(text):
     return value
 
 
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return value
+
+
 def _notebooks():
     from .checks import notebooks
 
@@ -107,9 +127,10 @@ def _notebooks():
 
 
 def _grade(args, parser):
-    from .grading import GradingOptions, grade_many
+    from .grading import GradingOptions, SandboxUnavailable, grade_many
 
-    options = GradingOptions(cell_timeout=args.cell_timeout, timeout=args.timeout, memory_mb=int(args.memory_mb))
+    options = GradingOptions(cell_timeout=args.cell_timeout, timeout=args.timeout, memory_mb=int(args.memory_mb),
+                             sandbox=args.sandbox)
     paths = submission_paths(args.submissions)
     out = Path(args.out)
     try:
@@ -118,8 +139,15 @@ def _grade(args, parser):
         parser.error(f"cannot create the report folder {out}: {error.strerror or error}")
     start = time.monotonic()
     try:
-        reports = grade_many(paths, out, assignment=args.assignment, options=options,
-                             gradescope=args.gradescope, progress=not args.no_progress)
+        reports = grade_many(paths, out, assignment=args.assignment, options=options, gradescope=args.gradescope,
+                             progress=not args.no_progress, jobs=args.jobs, resume=args.resume)
+    except SandboxUnavailable as error:
+        print(f"lenet-course grade: {error}; install bubblewrap, or pass --sandbox auto or none", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"\nlenet-course grade: interrupted; the reports in {out}/ are complete, "
+              "run the same command with --resume to grade the rest", file=sys.stderr)
+        return 130
     except OSError as error:  # the reports could not be written: the grader's own problem
         print(f"lenet-course grade: cannot write the reports in {out}: {error}", file=sys.stderr)
         return 2
@@ -128,7 +156,12 @@ def _grade(args, parser):
 
 
 def submission_paths(arguments):
-    """Files as given; a folder stands for the .ipynb files in it (or for itself, if it has none)."""
+    """Files as given; a folder stands for the .ipynb files in it (or for itself, if it has none).
+
+    Example:
+        >>> [str(p) for p in submission_paths(["alice.ipynb", "no-such-folder"])]
+        ['alice.ipynb', 'no-such-folder']
+    """
     paths = []
     for argument in arguments:
         path = Path(argument)
@@ -141,6 +174,8 @@ def summary(reports, out, seconds):
     """A few lines for the terminal: the score of each submission and the failures by reason."""
     width = min(max((len(r.name) for r in reports), default=4), 40)
     lines = [f"graded {len(reports)} submission(s) in {seconds:.1f} s; reports in {out}/"]
+    unconfined = sorted({r.sandbox for r in reports if r.sandbox.startswith("none")})
+    lines += [f"WARNING: {note}" for note in unconfined]
     for r in reports:
         line = f"  {r.name[:width]:<{width}}  {r.score:g} / {r.max_score:g}"
         if r.status != "graded":

@@ -1,4 +1,4 @@
-"""Exercise notebooks generated from the solutions: solution regions become stubs.
+r"""Exercise notebooks generated from the solutions: solution regions become stubs.
 
 ``generate_exercises(root)`` reads every ``root/solutions/NAME.md`` and returns the text of
 ``exercises/NAME.md``, ``exercises/NAME.ipynb`` and ``solutions/NAME.ipynb``. In a

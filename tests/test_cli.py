@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from lenet_course.checks import notebooks
 from lenet_course.cli import main, write_autograder
 
 ROOT = Path(__file__).resolve().parents[1]
