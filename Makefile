@@ -11,7 +11,7 @@ export LENET_COURSE_QUIET := 1
 
 NOTEBOOKS = $(wildcard book/*.ipynb) $(wildcard solutions/*.ipynb) $(wildcard exercises/*.ipynb)
 
-.PHONY: book test test-package test-notebooks check-book chromium sync clean
+.PHONY: book test test-package test-notebooks check-book chromium bubblewrap sync clean
 
 book: $(STAMP)            ## build the HTML book into _build/html, executing every chapter
 	$(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
@@ -19,7 +19,7 @@ book: $(STAMP)            ## build the HTML book into _build/html, executing eve
 
 test: test-package test-notebooks check-book   ## every test: package (pytest), notebooks (nbval), the built book in a browser
 
-test-package: $(STAMP)
+test-package: $(STAMP) bubblewrap   ## the grader's tests run every submission in a bubblewrap sandbox
 	$(BIN)/lenet-course exercises --check
 	$(BIN)/python -m pytest tests
 
@@ -32,6 +32,10 @@ check-book: book chromium   ## open every page of the built book in headless Chr
 CHROMIUM ?= /usr/bin/chromium
 chromium:                 ## Debian's chromium, installed once if missing (needs root and apt)
 	@test -x $(CHROMIUM) || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+
+BWRAP ?= /usr/bin/bwrap
+bubblewrap:               ## Debian's bubblewrap (the grader's sandbox), installed once if missing (needs root and apt)
+	@test -x $(BWRAP) || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null)
 
 sync: $(STAMP)            ## after editing a .md: regenerate the paired .ipynb files and exercises/
 	for md in book/*.md; do grep -q '{code-cell}' $$md && $(BIN)/jupytext --quiet --update --to ipynb $$md || true; done

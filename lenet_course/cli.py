@@ -174,7 +174,7 @@ def summary(reports, out, seconds):
     """A few lines for the terminal: the score of each submission and the failures by reason."""
     width = min(max((len(r.name) for r in reports), default=4), 40)
     lines = [f"graded {len(reports)} submission(s) in {seconds:.1f} s; reports in {out}/"]
-    unconfined = sorted({r.sandbox for r in reports if r.sandbox.startswith("none")})
+    unconfined = sorted({r.sandbox for r in reports if "NOT SANDBOXED" in r.sandbox})
     lines += [f"WARNING: {note}" for note in unconfined]
     for r in reports:
         line = f"  {r.name[:width]:<{width}}  {r.score:g} / {r.max_score:g}"

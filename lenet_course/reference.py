@@ -12,6 +12,17 @@ Example:
 
 import numpy as np
 
+# Trainable parameters and connections of each layer, as the paper counts them (its Section II.B).
+PAPER_COUNTS = {
+    "C1": {"params": 156, "connections": 122_304},
+    "S2": {"params": 12, "connections": 5_880},
+    "C3": {"params": 1_516, "connections": 151_600},
+    "S4": {"params": 32, "connections": 2_000},
+    "C5": {"params": 48_120, "connections": 48_120},
+    "F6": {"params": 10_164, "connections": 10_164},
+    "output": {"params": 0, "connections": 840},
+}
+
 
 def scaled_tanh(a):
     """The paper's squashing function, ``1.7159 * tanh(2a/3)``."""

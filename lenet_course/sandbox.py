@@ -29,6 +29,7 @@ Example:
 
 import functools
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -152,6 +153,9 @@ _BLOCKED = (
 def explain_blocked(ename, evalue):
     """What the sandbox blocked, when an error says so (a write, the network); else ``""``."""
     text = f"{ename}: {evalue}"
+    missing = re.search(r"No such file or directory: '(/[^']*)'", text)
+    if missing and not missing.group(1).startswith(INSIDE + "/"):
+        return "the sandbox hides it: only its working folder, /tmp and the Python environment are there"
     for markers, note in _BLOCKED:
         if any(marker in text for marker in markers):
             return note
