@@ -392,6 +392,8 @@ def grade_many(paths, out_dir, *, assignment=None, options=None, gradescope=Fals
         print(f"lenet-course grade: WARNING: {sandbox.note}", file=sys.stderr)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    for stale in out_dir.glob(".*.tmp"):  # a write a killed grader did not finish
+        stale.unlink(missing_ok=True)
     paths = [Path(p) for p in paths]
     names = report_names(paths)
     jobs = max(1, int(jobs or _cores()))
@@ -435,7 +437,8 @@ def _grade_in_parallel(todo, paths, names, assignment, options, sandbox, jobs, f
     # Worker processes (not threads): each judges with its own Keras, and one that crashes
     # costs one report a "grader-error", not the class.
     context = multiprocessing.get_context("spawn")
-    with concurrent.futures.ProcessPoolExecutor(max_workers=min(jobs, len(todo)), mp_context=context) as pool:
+    with concurrent.futures.ProcessPoolExecutor(max_workers=min(jobs, len(todo)), mp_context=context,
+                                                initializer=_die_with_parent) as pool:
         futures = {pool.submit(grade_submission, paths[index], assignment=assignment, options=options,
                                name=names[index], sandbox=sandbox): index for index in todo}
         try:
@@ -453,6 +456,16 @@ def _grade_in_parallel(todo, paths, names, assignment, options, sandbox, jobs, f
         except BaseException:
             pool.shutdown(wait=False, cancel_futures=True)
             raise
+
+
+def _die_with_parent():
+    """In a worker: be killed when the grader dies (``kill -9``), taking its sandbox with it (Linux)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def _cores():
