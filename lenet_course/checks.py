@@ -389,7 +389,7 @@ def _judge_c5_f6_params(total):
 
 
 def _judge_c3_table(table):
-    from .layers import C3_TABLE
+    from .reference import C3_TABLE
 
     try:
         array = np.asarray(table)
