@@ -48,12 +48,15 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
-.PHONY: bench bench-quick book-time
+.PHONY: bench bench-quick book-time bench-grading
 bench: $(STAMP)           ## training speed: the seed tutorial's code vs the package (README "Performance"; ~2 min)
 	$(BIN)/python benchmarks/train_speed.py
 
 bench-quick: $(STAMP)     ## the same, as a 20-second smoke test (numbers not meaningful)
 	$(BIN)/python benchmarks/train_speed.py --quick
+
+bench-grading: $(STAMP) bubblewrap   ## grading a class of 200, 1 job vs all cores (README "Grading a class"; long)
+	$(BIN)/python benchmarks/grade_class.py
 
 book-time: $(STAMP)       ## execute every chapter and exercise notebook, seconds per notebook and total
 	$(BIN)/python benchmarks/book_time.py
