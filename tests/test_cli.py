@@ -93,6 +93,8 @@ def test_grade_takes_a_folder_and_reports_an_empty_one(tmp_path, capsys):
     ["grade", "a.ipynb", "--out", "x", "--cell-timeout", "0"],
     ["grade", "a.ipynb", "--out", "x", "--timeout", "soon"],
     ["grade", "a.ipynb", "--out", "x", "--assignment", "99_nothing"],
+    ["grade", "a.ipynb", "--out", "x", "--jobs", "0"],
+    ["grade", "a.ipynb", "--out", "x", "--sandbox", "docker"],
     ["autograder"],
     ["no-such-command"],
 ])
@@ -100,6 +102,20 @@ def test_usage_errors_exit_with_2(arguments, capsys):
     with pytest.raises(SystemExit) as exit:
         main(arguments)
     assert exit.value.code == 2
+
+
+def test_without_bubblewrap_auto_says_so_and_bwrap_refuses(tmp_path, capsys, monkeypatch):
+    import lenet_course.sandbox as sandbox
+
+    monkeypatch.setattr(sandbox, "bwrap_problem", lambda: "bubblewrap is not installed")
+    submission = FIXTURES / "01-not-json.ipynb"
+    assert main(["grade", str(submission), "--out", str(tmp_path / "a"), "--sandbox", "bwrap"]) == 2
+    assert "cannot sandbox submissions: bubblewrap is not installed" in capsys.readouterr().err
+    assert not (tmp_path / "a" / "01-not-json.json").exists()
+    assert main(["grade", str(submission), "--out", str(tmp_path / "b"), "--no-progress"]) == 0
+    captured = capsys.readouterr()
+    assert "NOT SANDBOXED" in captured.err and "NOT SANDBOXED" in captured.out
+    assert "NOT SANDBOXED" in json.loads((tmp_path / "b" / "01-not-json.json").read_text())["sandbox"]
 
 
 def test_no_command_prints_help(capsys):
