@@ -10,13 +10,8 @@
 
 ``lenet-course exercises [--check]``
     Write ``exercises/NAME.md`` and ``.ipynb`` from ``solutions/NAME.md``, and
-    ``solutions/NAME.ipynb`` too. In a solution, the lines between
-    ``### BEGIN SOLUTION`` and ``### END SOLUTION`` become a stub in the exercise:
-    ``name = ...`` for each answer they set at the top level of a cell, or
-    ``raise NotImplementedError`` inside a function; their ``### HINT:`` lines
-    stay as hints. Cells tagged ``solution-only`` are left out of the exercise;
-    ``raises-in-exercise`` becomes ``raises-exception`` there (for nbval).
-    ``--check`` writes nothing and exits 1 when a committed file differs.
+    ``solutions/NAME.ipynb`` too (``lenet_course.exercises``: solution regions become
+    stubs, hints stay). ``--check`` writes nothing and exits 1 when a committed file differs.
 
 ``lenet-course autograder --assignment NAME --out autograder.zip``
     A Gradescope autograder (``setup.sh``, ``run_autograder``) for one exercise.
@@ -32,7 +27,7 @@ import zipfile
 from collections import Counter
 from pathlib import Path
 
-from .exercises import BEGIN, END, HINT, generate_exercises, stub_solutions  # noqa: F401 (lenet_course.cli's API)
+from .exercises import generate_exercises
 REPOSITORY = "https://github.com/lenet-course/lenet5-layer-by-layer"
 
 
