@@ -194,6 +194,8 @@ def load_model(path, exchange, name):
     """A ``.keras`` file the kernel saved, loaded with ``safe_mode=True`` (no code of the submission runs)."""
     import keras
 
+    from . import models  # noqa: F401 (registers the course's layers and models with Keras)
+
     try:
         path = path.resolve()
         if Path(exchange).resolve() not in path.parents or not path.is_file():
