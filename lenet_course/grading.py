@@ -252,15 +252,16 @@ def _grade_into(report, path, options, sandbox):
         if failure is not None and result is None and failure.startswith("the grader"):
             raise RuntimeError(failure)
         result = result or {"problems": [], "restarts": 0, "answers": [None] * len(reads)}
-        problems = [tuple(p) for p in result.get("problems", [])]
+        # result.json comes from inside the sandbox: take only what has the expected shape.
+        problems = [tuple(p) for p in result.get("problems") or [] if isinstance(p, list) and len(p) == 3]
         if failure is not None:
             problems.append((None, "stopped", failure))
-        outcomes = list(result.get("answers") or []) + [None] * len(reads)
+        outcomes = [o if isinstance(o, dict) else None for o in result.get("answers") or []] + [None] * len(reads)
         answers = {key: read_answer(reads[i][0], outcomes[i], job / "answers", i, reads[i][1], options.cell_timeout)
                    for key, i in which.items()}
     finally:
         shutil.rmtree(job, ignore_errors=True)
-    report.kernel_restarts = int(result.get("restarts", 0))
+    report.kernel_restarts = result.get("restarts") if isinstance(result.get("restarts"), int) else 0
     report.errors = [asdict(Problem(_cell_number(pos, code), str(kind), str(message)))
                      for pos, kind, message in problems]
 
