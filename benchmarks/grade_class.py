@@ -144,6 +144,9 @@ def grade(class_dir, out, exercise, jobs, args):
         sys.exit(f"lenet-course grade failed ({process.returncode}): {stderr[-2000:]}")
     reports = [json.loads(p.read_text()) for p in out.glob("*.json") if p.name != "results.json"]
     full = sum(1 for r in reports if r["score"] == r["max_score"] > 0)
+    for r in sorted(reports, key=lambda r: r["name"]):  # what did not earn full marks, and why
+        if r["score"] < r["max_score"]:
+            print(f"    {r['name']}: {r['score']:g} / {r['max_score']:g} ({r['reason'][:150]})", flush=True)
     return {"exercise": exercise, "jobs": jobs, "graded": len(reports), "seconds": seconds,
             "per_minute": 60 * len(reports) / seconds, "peak_mb": sampler.peak_kb / 1024, "full_marks": full}
 
