@@ -13,7 +13,7 @@ CHAPTERS  = $(wildcard book/*.ipynb)
 EXERCISES = $(wildcard exercises/*.ipynb)
 SOLUTIONS = $(wildcard solutions/*.ipynb)
 
-.PHONY: book test test-package test-notebooks test-colab test-minimum check-book chromium sync clean
+.PHONY: book test test-package test-notebooks test-colab test-minimum check-book chromium bubblewrap sync clean
 
 book: $(STAMP)            ## build the HTML book into _build/html, executing every chapter
 	$(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
@@ -21,7 +21,7 @@ book: $(STAMP)            ## build the HTML book into _build/html, executing eve
 
 test: test-package test-notebooks test-colab test-minimum check-book   ## every test (README)
 
-test-package: $(STAMP) chromium   # tests/test_draw_page.py opens the "Draw a digit" page in Chromium
+test-package: $(STAMP) chromium bubblewrap   # the Draw-a-digit page opens in Chromium; the grader sandboxes with bubblewrap
 	$(BIN)/lenet-course exercises --check
 	$(BIN)/python -m pytest tests
 
@@ -37,7 +37,7 @@ test-notebooks: $(STAMP)  ## the solution notebooks, cell by cell (nbval)
 test-colab:               ## every chapter and exercise in a Colab-like environment (envs/colab.txt)
 	$(PYTHON) tools/learner_env.py envs/colab.txt --notebooks $(CHAPTERS) $(EXERCISES)
 
-test-minimum:             ## the package tests and every chapter on the declared minimum versions
+test-minimum: bubblewrap  ## the package tests and every chapter on the declared minimum versions
 	$(PYTHON) tools/learner_env.py envs/minimum.txt --pytest --notebooks $(CHAPTERS)
 
 check-book: book chromium   ## open every page of the built book in headless Chromium; screenshots in _build/screenshots
@@ -46,6 +46,10 @@ check-book: book chromium   ## open every page of the built book in headless Chr
 CHROMIUM ?= /usr/bin/chromium
 chromium:                 ## Debian's chromium, installed once if missing (needs root and apt)
 	@test -x $(CHROMIUM) || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+
+BWRAP ?= /usr/bin/bwrap
+bubblewrap:               ## Debian's bubblewrap (the grader's sandbox), installed once if missing (needs root and apt)
+	@test -x $(BWRAP) || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null)
 
 sync: $(STAMP)            ## after editing a .md: regenerate the paired .ipynb files and exercises/
 	for md in book/*.md; do grep -q '{code-cell}' $$md && $(BIN)/jupytext --quiet --update --to ipynb $$md || true; done
@@ -58,7 +62,7 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
-.PHONY: bench bench-quick book-time bench-draw
+.PHONY: bench bench-quick book-time bench-draw bench-grading
 bench: $(STAMP)           ## training speed: the seed tutorial's code vs the package (README "Performance"; ~2 min)
 	$(BIN)/python benchmarks/train_speed.py
 
@@ -67,6 +71,9 @@ bench-quick: $(STAMP)     ## the same, as a 20-second smoke test (numbers not me
 
 bench-draw: $(STAMP) chromium   ## one forward pass of the "Draw a digit" page's lenet5.js in headless Chromium (median ms)
 	$(BIN)/python benchmarks/draw_page_speed.py --chromium $(CHROMIUM)
+
+bench-grading: $(STAMP) bubblewrap   ## grading a class of 200, 1 job vs all cores (README "Grading a class"; long)
+	$(BIN)/python benchmarks/grade_class.py
 
 book-time: $(STAMP)       ## execute every chapter and exercise notebook, seconds per notebook and total
 	$(BIN)/python benchmarks/book_time.py

@@ -303,7 +303,7 @@ def _counts_judge(layer, what_params, what_connections, params_hints, connection
     """A judge for ``(params, connections)`` of one layer of the paper."""
 
     def judge_counts(params, connections):
-        from .models import PAPER_COUNTS
+        from .reference import PAPER_COUNTS
 
         expected = PAPER_COUNTS[layer]
         params = _whole_number(params, what_params)
@@ -375,7 +375,7 @@ _judge_c1_counts = _counts_judge(
 
 
 def _judge_c5_f6_params(total):
-    from .models import PAPER_COUNTS
+    from .reference import PAPER_COUNTS
 
     c5, f6 = PAPER_COUNTS["C5"]["params"], PAPER_COUNTS["F6"]["params"]
     total = _whole_number(total, "c5_f6_params")

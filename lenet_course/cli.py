@@ -1,29 +1,24 @@
 """The ``lenet-course`` command: grade submissions, generate the exercises, pack a Gradescope autograder.
 
-``lenet-course grade SUBMISSION.ipynb [MORE ...] --out DIR``
-    Run and grade notebooks (``lenet_course.grading``); writes ``DIR/<name>.json``,
-    ``DIR/grades.csv`` and, with ``--gradescope``, ``DIR/results.json``. Exits 0
-    whenever it wrote reports, 2 for a usage error.
+``lenet-course grade SUBMISSION.ipynb [MORE ...] --out DIR [--jobs N] [--sandbox auto|bwrap|none] [--resume]``
+    Run and grade notebooks (``lenet_course.grading``), each in a sandbox of its own,
+    ``N`` at a time; writes ``DIR/<name>.json``, ``DIR/grades.csv`` and, with
+    ``--gradescope``, ``DIR/results.json``. ``--resume`` skips the submissions already
+    graded there by the same grader with the same options. Exits 0 whenever it wrote
+    reports, 2 for a usage error (or ``--sandbox bwrap`` without bubblewrap), 130 when
+    interrupted (the reports written so far are complete; run again with ``--resume``).
 
 ``lenet-course exercises [--check]``
     Write ``exercises/NAME.md`` and ``.ipynb`` from ``solutions/NAME.md``, and
-    ``solutions/NAME.ipynb`` too. In a solution, the lines between
-    ``### BEGIN SOLUTION`` and ``### END SOLUTION`` become a stub in the exercise:
-    ``name = ...`` for each answer they set at the top level of a cell, or
-    ``raise NotImplementedError`` inside a function; their ``### HINT:`` lines
-    stay as hints. Cells tagged ``solution-only`` are left out of the exercise;
-    ``raises-in-exercise`` becomes ``raises-exception`` there (for nbval).
-    ``--check`` writes nothing and exits 1 when a committed file differs.
+    ``solutions/NAME.ipynb`` too (``lenet_course.exercises``: solution regions become
+    stubs, hints stay). ``--check`` writes nothing and exits 1 when a committed file differs.
 
 ``lenet-course autograder --assignment NAME --out autograder.zip``
     A Gradescope autograder (``setup.sh``, ``run_autograder``) for one exercise.
 """
 
 import argparse
-import ast
-import copy
 import difflib
-import hashlib
 import stat
 import sys
 import textwrap
@@ -32,8 +27,7 @@ import zipfile
 from collections import Counter
 from pathlib import Path
 
-BEGIN, END, HINT = "### BEGIN SOLUTION", "### END SOLUTION", "### HINT:"
-SOLUTION_ONLY, RAISES_IN_EXERCISE, RAISES = "solution-only", "raises-in-exercise", "raises-exception"
+from .exercises import generate_exercises
 REPOSITORY = "https://github.com/lenet-course/lenet5-layer-by-layer"
 
 
@@ -60,6 +54,13 @@ def _parser():
     grade.add_argument("--gradescope", action="store_true",
                        help="also write DIR/results.json for Gradescope (one student's notebooks)")
     grade.add_argument("--no-progress", action="store_true", help="no progress bar")
+    grade.add_argument("--jobs", type=_positive_int, default=None, metavar="N",
+                       help="submissions graded at the same time (default: the number of cores)")
+    grade.add_argument("--sandbox", choices=("auto", "bwrap", "none"), default="auto",
+                       help="run each submission in a bubblewrap sandbox: auto (where it works, else say so), "
+                       "bwrap (refuse to grade without it), none (default: %(default)s)")
+    grade.add_argument("--resume", action="store_true",
+                       help="skip submissions whose report in DIR is from this grader with these options")
     grade.set_defaults(run=_grade)
 
     exercises = commands.add_parser("exercises", help="generate exercises/ from solutions/")
@@ -100,6 +101,16 @@ def _positive(text):
     return value
 
 
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return value
+
+
 def _notebooks():
     from .checks import notebooks
 
@@ -111,9 +122,10 @@ def _notebooks():
 
 
 def _grade(args, parser):
-    from .grading import GradingOptions, grade_many
+    from .grading import GradingOptions, SandboxUnavailable, grade_many
 
-    options = GradingOptions(cell_timeout=args.cell_timeout, timeout=args.timeout, memory_mb=int(args.memory_mb))
+    options = GradingOptions(cell_timeout=args.cell_timeout, timeout=args.timeout, memory_mb=int(args.memory_mb),
+                             sandbox=args.sandbox)
     paths = submission_paths(args.submissions)
     out = Path(args.out)
     try:
@@ -122,8 +134,15 @@ def _grade(args, parser):
         parser.error(f"cannot create the report folder {out}: {error.strerror or error}")
     start = time.monotonic()
     try:
-        reports = grade_many(paths, out, assignment=args.assignment, options=options,
-                             gradescope=args.gradescope, progress=not args.no_progress)
+        reports = grade_many(paths, out, assignment=args.assignment, options=options, gradescope=args.gradescope,
+                             progress=not args.no_progress, jobs=args.jobs, resume=args.resume)
+    except SandboxUnavailable as error:
+        print(f"lenet-course grade: {error}; install bubblewrap, or pass --sandbox auto or none", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"\nlenet-course grade: interrupted; the reports in {out}/ are complete, "
+              "run the same command with --resume to grade the rest", file=sys.stderr)
+        return 130
     except OSError as error:  # the reports could not be written: the grader's own problem
         print(f"lenet-course grade: cannot write the reports in {out}: {error}", file=sys.stderr)
         return 2
@@ -132,7 +151,12 @@ def _grade(args, parser):
 
 
 def submission_paths(arguments):
-    """Files as given; a folder stands for the .ipynb files in it (or for itself, if it has none)."""
+    """Files as given; a folder stands for the .ipynb files in it (or for itself, if it has none).
+
+    Example:
+        >>> [str(p) for p in submission_paths(["alice.ipynb", "no-such-folder"])]
+        ['alice.ipynb', 'no-such-folder']
+    """
     paths = []
     for argument in arguments:
         path = Path(argument)
@@ -145,6 +169,8 @@ def summary(reports, out, seconds):
     """A few lines for the terminal: the score of each submission and the failures by reason."""
     width = min(max((len(r.name) for r in reports), default=4), 40)
     lines = [f"graded {len(reports)} submission(s) in {seconds:.1f} s; reports in {out}/"]
+    unconfined = sorted({r.sandbox for r in reports if "NOT SANDBOXED" in r.sandbox})
+    lines += [f"WARNING: {note}" for note in unconfined]
     for r in reports:
         line = f"  {r.name[:width]:<{width}}  {r.score:g} / {r.max_score:g}"
         if r.status != "graded":
@@ -204,136 +230,6 @@ def _exercises(args, parser):
     if not stale:
         print(f"exercises/ and solutions/ are up to date ({len(files)} files)")
     return 0
-
-
-def generate_exercises(root):
-    """{path: text} of every file generated from ``root/solutions/*.md``.
-
-    That is ``exercises/NAME.md``, ``exercises/NAME.ipynb`` and ``solutions/NAME.ipynb``.
-    """
-    import jupytext
-
-    root = Path(root)
-    files = {}
-    for source in sorted((root / "solutions").glob("*.md")):
-        solution = jupytext.reads(source.read_text(), fmt="md:myst")
-        try:
-            exercise = exercise_from_solution(solution)
-        except ValueError as error:
-            raise ValueError(f"{source}: {error}") from None
-        files[root / "solutions" / f"{source.stem}.ipynb"] = _ipynb(source.read_text(), f"solutions/{source.stem}")
-        markdown = _with_newline(jupytext.writes(exercise, fmt="md:myst"))
-        files[root / "exercises" / f"{source.stem}.md"] = markdown
-        files[root / "exercises" / f"{source.stem}.ipynb"] = _ipynb(markdown, f"exercises/{source.stem}")
-    return files
-
-
-def _ipynb(markdown, key):
-    """The .ipynb that ``jupytext --to ipynb`` makes of ``markdown``, with stable cell ids."""
-    import jupytext
-
-    notebook = jupytext.reads(markdown, fmt="md:myst")
-    for index, cell in enumerate(notebook.cells):
-        cell.id = hashlib.sha1(f"{key}:{index}".encode()).hexdigest()[:8]
-    return _with_newline(jupytext.writes(notebook, fmt="ipynb"))
-
-
-def _with_newline(text):
-    return text if text.endswith("\n") else text + "\n"
-
-
-def exercise_from_solution(solution):
-    """The exercise notebook: solution regions become stubs, solution-only cells go."""
-    from .checks import QUESTIONS
-
-    answers = {read.name for q in QUESTIONS.values() for read in q.reads}
-    exercise = copy.deepcopy(solution)
-    cells = []
-    for index, cell in enumerate(exercise.cells):
-        tags = list(cell.metadata.get("tags", []))
-        if SOLUTION_ONLY in tags:
-            continue
-        if cell.cell_type == "code":
-            try:
-                cell.source, raises = stub_solutions(cell.source, answers)
-            except ValueError as error:
-                raise ValueError(f"cell {index + 1}: {error}") from None
-            if RAISES_IN_EXERCISE in tags or raises:
-                tags = [t for t in tags if t != RAISES_IN_EXERCISE]
-                tags += [RAISES] if RAISES not in tags else []
-        if tags != list(cell.metadata.get("tags", [])):
-            cell.metadata["tags"] = tags
-        cells.append(cell)
-    exercise.cells = cells
-    return exercise
-
-
-def stub_solutions(source, answers=()):
-    """Replace every solution region of a code cell's ``source`` by a stub and its hints.
-
-    Returns ``(new source, raises)``, ``raises`` telling whether a stub raises at the
-    top level of the cell.
-
-    Example:
-        >>> text = "### BEGIN SOLUTION\\n### HINT: add.\\nx = 1 + 1\\ny = x\\n### END SOLUTION"
-        >>> print(stub_solutions(text, answers={"x"})[0])
-        # Your answer here. Hint: add.
-        x = ...
-    """
-    lines, out, raises = source.split("\n"), [], False
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        if line.strip() == END:
-            raise ValueError(f"'{END}' without '{BEGIN}'")
-        if line.strip() != BEGIN:
-            out.append(line)
-            i += 1
-            continue
-        indent = line[: len(line) - len(line.lstrip())]
-        try:
-            end = next(j for j in range(i + 1, len(lines)) if lines[j].strip() in (BEGIN, END))
-        except StopIteration:
-            raise ValueError(f"'{BEGIN}' without '{END}'") from None
-        if lines[end].strip() == BEGIN:
-            raise ValueError(f"'{BEGIN}' inside another solution region")
-        region = lines[i + 1 : end]
-        hints = [r.strip()[len(HINT):].strip() for r in region if r.strip().startswith(HINT)]
-        body = [r for r in region if not r.strip().startswith(HINT)]
-        stub, stub_raises = _stub(body, indent, answers)
-        comment = "# Your answer here." if not indent else "# Your code here."
-        if hints:
-            comment += " Hint: " + " ".join(hints)
-        out += [indent + comment_line for comment_line in _wrap(comment, len(indent))] + stub
-        raises = raises or stub_raises
-        i = end + 1
-    return "\n".join(out), raises
-
-
-def _wrap(comment, indent):
-    return textwrap.wrap(comment, width=max(40, 88 - indent), subsequent_indent="# ",
-                         break_long_words=False, break_on_hyphens=False)
-
-
-def _stub(body, indent, answers):
-    if indent:
-        return [f"{indent}raise NotImplementedError"], False
-    try:
-        tree = ast.parse(textwrap.dedent("\n".join(body)))
-    except SyntaxError as error:
-        raise ValueError(f"the solution does not parse: {error}") from None
-    assigned = []
-    for node in tree.body:
-        targets = node.targets if isinstance(node, ast.Assign) else (
-            [node.target] if isinstance(node, (ast.AnnAssign, ast.AugAssign)) else [])
-        for target in targets:
-            for name in ast.walk(target):
-                if isinstance(name, ast.Name) and name.id not in assigned:
-                    assigned.append(name.id)
-    chosen = [name for name in assigned if name in answers] or assigned
-    if not chosen:
-        return ["raise NotImplementedError"], True
-    return [f"{name} = ..." for name in chosen], False
 
 
 # ---------------------------------------------------------------------------------------

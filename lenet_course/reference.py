@@ -12,6 +12,33 @@ Example:
 
 import numpy as np
 
+# Table I of LeCun et al. (1998): row i, column j is True when S2 map i feeds C3 map j.
+# C3 maps 0-5 see 3 contiguous S2 maps, 6-11 see 4 contiguous, 12-14 see 4
+# non-contiguous, and 15 sees all 6: 60 connections instead of 96.
+C3_TABLE = np.array(
+    [
+        # 0  1  2  3  4  5  6  7  8  9 10 11 12 13 14 15
+        [1, 0, 0, 0, 1, 1, 1, 0, 0, 1, 1, 1, 1, 0, 1, 1],  # S2 map 0
+        [1, 1, 0, 0, 0, 1, 1, 1, 0, 0, 1, 1, 1, 1, 0, 1],  # S2 map 1
+        [1, 1, 1, 0, 0, 0, 1, 1, 1, 0, 0, 1, 0, 1, 1, 1],  # S2 map 2
+        [0, 1, 1, 1, 0, 0, 1, 1, 1, 1, 0, 0, 1, 0, 1, 1],  # S2 map 3
+        [0, 0, 1, 1, 1, 0, 0, 1, 1, 1, 1, 0, 1, 1, 0, 1],  # S2 map 4
+        [0, 0, 0, 1, 1, 1, 0, 0, 1, 1, 1, 1, 0, 1, 1, 1],  # S2 map 5
+    ],
+    dtype=bool,
+)
+
+# Trainable parameters and connections of each layer, as the paper counts them (its Section II.B).
+PAPER_COUNTS = {
+    "C1": {"params": 156, "connections": 122_304},
+    "S2": {"params": 12, "connections": 5_880},
+    "C3": {"params": 1_516, "connections": 151_600},
+    "S4": {"params": 32, "connections": 2_000},
+    "C5": {"params": 48_120, "connections": 48_120},
+    "F6": {"params": 10_164, "connections": 10_164},
+    "output": {"params": 0, "connections": 840},
+}
+
 
 def scaled_tanh(a):
     """The paper's squashing function, ``1.7159 * tanh(2a/3)``."""

@@ -15,7 +15,7 @@ from lenet_course.grading import GradingOptions, grade_many, grade_submission, g
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"
 # Small limits, so that the broken submissions (an endless loop...) take seconds, not minutes.
-FAST = GradingOptions(cell_timeout=10, timeout=60)
+FAST = GradingOptions(cell_timeout=10, timeout=60, sandbox="bwrap")  # fails loudly without bubblewrap
 
 _spec = importlib.util.spec_from_file_location("make_fixtures", FIXTURES / "make_fixtures.py")
 make_fixtures = importlib.util.module_from_spec(_spec)
@@ -23,6 +23,7 @@ _spec.loader.exec_module(make_fixtures)
 BROKEN = make_fixtures.EXPECTED
 NOT_NOTEBOOKS = make_fixtures.NOT_NOTEBOOKS
 ASSIGNMENT = "02_c1_convolution"
+FULL_MARKS = sum(question.points for question in questions_for(ASSIGNMENT))
 
 
 @pytest.fixture(scope="module")
@@ -200,16 +201,6 @@ def test_every_untouched_exercise_scores_zero_and_gets_a_report(course):
         assert {e["kind"] for e in report.errors} <= {"exception"}
 
 
-def test_docstring_examples():
-    import doctest
-
-    from lenet_course import cli, grading
-
-    for module in (grading, cli):
-        result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
-        assert result.attempted > 0 and result.failed == 0, module.__name__
-
-
 def test_grading_works_from_inside_an_event_loop(tmp_path):
     """An instructor may call the grader from a notebook, where an event loop is already running."""
     import asyncio
@@ -271,3 +262,86 @@ def test_a_broken_solution_keeps_every_answer_it_did_not_break(broken_course, no
     assert report.score == report.max_score - question.points
     assert {"syntax-error", "exception", "exit"} <= {e["kind"] for e in report.errors}, report.errors
     assert report.reason
+
+
+# ---- a class: in parallel, resumable --------------------------------------------------------
+
+SMALL_CLASS = ["02-raising-cell", "02-sys-exit", "02-deleted-cells", "02-monkeypatching", "02-not-json"]
+
+
+def without_times(report):
+    return {key: value for key, value in report.to_dict().items() if key != "time_seconds"}
+
+
+def test_reports_do_not_depend_on_the_number_of_jobs(tmp_path):
+    paths = [FIXTURES / f"{name}.ipynb" for name in SMALL_CLASS]
+    options = GradingOptions(cell_timeout=10, timeout=60, sandbox="bwrap", seed=7)
+    serial = grade_many(paths, tmp_path / "one", options=options, jobs=1, progress=False)
+    parallel = grade_many(paths, tmp_path / "two", options=options, jobs=2, progress=False)
+    assert [r.name for r in parallel] == SMALL_CLASS  # in the order given, whatever finished first
+    assert [without_times(r) for r in serial] == [without_times(r) for r in parallel]
+    for folder in ("one", "two"):
+        with open(tmp_path / folder / "grades.csv", newline="") as file:
+            rows = [{k: v for k, v in row.items() if k != "time_seconds"} for row in csv.DictReader(file)]
+        assert [row["name"] for row in rows] == SMALL_CLASS
+    assert rows == [{k: v for k, v in row.items() if k != "time_seconds"}
+                    for row in csv.DictReader(open(tmp_path / "one" / "grades.csv", newline=""))]
+
+
+def write_honest_class(folder, size, slow_seconds=0):
+    folder.mkdir()
+    cells = list(make_fixtures.FULL_MARKS)
+    if slow_seconds:
+        cells.insert(0, f"import time\ntime.sleep({slow_seconds})")
+    for index in range(size):
+        nbformat.write(make_fixtures.notebook(cells), folder / f"student-{index:02d}.ipynb")
+    return sorted(folder.glob("*.ipynb"))
+
+
+def test_resume_after_kill_9_finishes_the_class_with_every_grade(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    paths = write_honest_class(tmp_path / "class", 6, slow_seconds=2)
+    out = tmp_path / "reports"
+    command = [sys.executable, "-m", "lenet_course.cli", "grade", str(tmp_path / "class"), "--out", str(out),
+               "--assignment", ASSIGNMENT, "--sandbox", "bwrap", "--jobs", "2", "--no-progress",
+               "--cell-timeout", "30", "--timeout", "60"]
+    grader = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 600
+    while len(list(out.glob("student-*.json"))) < 2 and time.monotonic() < deadline and grader.poll() is None:
+        time.sleep(0.05)
+    grader.send_signal(signal.SIGKILL)
+    grader.wait()
+    time.sleep(1)
+    first = {path.name: path.stat().st_mtime_ns for path in out.glob("student-*.json")}
+    assert 2 <= len(first) < len(paths), "kill the grader mid-class"
+    for path in out.glob("*.json"):  # only complete reports: each parses, each at full marks
+        assert json.loads(path.read_text())["score"] == FULL_MARKS
+    assert not [p for p in os.popen("ps -eo args").read().splitlines() if str(tmp_path / "class") in p]
+
+    result = subprocess.run([*command, "--resume"], capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stderr[-2000:]
+    reports = {path.name: json.loads(path.read_text()) for path in out.glob("student-*.json")}
+    assert len(reports) == len(paths) and all(r["score"] == r["max_score"] == FULL_MARKS for r in reports.values())
+    assert all((out / name).stat().st_mtime_ns == mtime for name, mtime in first.items()), "graded again"
+    with open(out / "grades.csv", newline="") as file:
+        assert [row["score"] for row in csv.DictReader(file)] == [f"{FULL_MARKS:.1f}"] * len(paths)
+    assert not list(out.glob(".*.tmp"))
+
+
+def test_resume_grades_again_what_changed(tmp_path):
+    paths = write_honest_class(tmp_path / "class", 2)
+    options = GradingOptions(cell_timeout=10, timeout=60, sandbox="bwrap")
+    first = grade_many(paths, tmp_path / "out", options=options, assignment=ASSIGNMENT, progress=False)
+    nbformat.write(make_fixtures.notebook([make_fixtures.IMPORT, make_fixtures.C1]), paths[1])
+    again = grade_many(paths, tmp_path / "out", options=options, assignment=ASSIGNMENT, progress=False, resume=True)
+    assert again[0] == first[0]  # the same file, the same grader: the report on disk
+    assert again[1].score == 1 and first[1].score == FULL_MARKS  # the file changed: graded again
+    stricter = GradingOptions(cell_timeout=5, timeout=60, sandbox="bwrap")
+    third = grade_many(paths[:1], tmp_path / "out", options=stricter, assignment=ASSIGNMENT, progress=False,
+                       resume=True)
+    assert third[0].grader["cell_timeout"] == 5  # other options: graded again
