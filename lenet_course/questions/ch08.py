@@ -13,7 +13,7 @@ LAYERS = ("C1", "S2", "C3", "S4", "C5", "F6", "output")
 
 
 def _judge_params_and_work(most_params, most_connections):
-    from ..models import PAPER_COUNTS
+    from ..reference import PAPER_COUNTS
 
     answers = {"most_params_layer": most_params, "most_connections_layer": most_connections}
     for name, value in answers.items():
