@@ -155,8 +155,9 @@ def infer_assignment(path, notebook=None):
     for name in notebooks():
         if name in stem:
             return name
-    for name in notebooks():
-        if re.match(rf"{name[:2]}\D", stem):
+    # by the number before the first "_", longest first: "09b-..." is 09b, "09-..." is 09
+    for name in sorted(notebooks(), key=lambda name: -len(name.split("_")[0])):
+        if re.match(rf"{re.escape(name.split('_')[0])}\D", stem):
             return name
     if notebook is not None:
         asked = set(re.findall(r"""check\(\s*["']([\w-]+)["']""",

@@ -94,9 +94,18 @@ def test_every_toc_entry_exists():
         assert (ROOT / f"{entry}.md").exists() or (ROOT / f"{entry}.ipynb").exists(), entry
 
 
+# The chapters whose file name has no number: their exercises are numbered where they stand.
+EXERCISE_NAMES = {"five_minutes": "00_five_minutes", "backpropagation": "09b_backpropagation"}
+
+
 def exercise_for(chapter):
     """The exercise notebook of a chapter: book/05_s4 -> exercises/05_s4, five_minutes -> 00_five_minutes."""
-    return "00_five_minutes" if chapter == "five_minutes" else chapter
+    return EXERCISE_NAMES.get(chapter, chapter)
+
+
+def chapter_for(exercise):
+    """The chapter an exercise notebook belongs to: the way back from ``exercise_for``."""
+    return {name: chapter for chapter, name in EXERCISE_NAMES.items()}.get(exercise, exercise)
 
 
 def chapter_files():
@@ -129,7 +138,7 @@ def test_every_chapter_ends_with_folded_answers_and_its_exercise_page(md):
 
 @pytest.mark.parametrize("md", sorted((ROOT / "exercises").glob("*.md")), ids=lambda p: p.stem)
 def test_every_exercise_page_links_back_to_its_chapter(md):
-    chapter = "five_minutes" if md.stem == "00_five_minutes" else md.stem
+    chapter = chapter_for(md.stem)
     assert f"](../book/{chapter}.md)" in jupytext.read(md).cells[0].source
 
 
@@ -205,7 +214,7 @@ def test_every_colab_link_opens_a_committed_notebook(html_without_execution):
     for md in sorted((ROOT / "exercises").glob("*.md")):
         html = (html_without_execution / "exercises" / f"{md.stem}.html").read_text()
         assert "BEGIN SOLUTION" not in html and ("Your answer here" in html or "Your code here" in html)
-        chapter = "five_minutes" if md.stem == "00_five_minutes" else md.stem
+        chapter = chapter_for(md.stem)
         assert f'href="../book/{chapter}.html' in html, f"{md.stem} does not link back to its chapter"
         chapter_html = (html_without_execution / "book" / f"{chapter}.html").read_text()
         assert f'href="../exercises/{md.stem}.html' in chapter_html, f"{chapter} does not link to {md.stem}"

@@ -29,8 +29,10 @@ def test_docstring_examples():
 
 
 def chapter_stems():
-    """book/five_minutes is exercise 00; every other chapter gives its stem to its exercise."""
-    return ["00_five_minutes"] + sorted(p.stem for p in (ROOT / "book").glob("[0-9][0-9]_*.md"))
+    """book/five_minutes is exercise 00, book/backpropagation (after 09) exercise 09b; every other
+    chapter gives its stem to its exercise."""
+    numbered = [p.stem for p in (ROOT / "book").glob("[0-9][0-9]_*.md")]
+    return sorted(["00_five_minutes", "09b_backpropagation"] + numbered)
 
 
 def test_a_notebook_per_chapter_and_at_least_35_questions():
@@ -237,7 +239,7 @@ def chapter_right_answers():
     from lenet_course.data import paper_scale
     from lenet_course.layers import C3_TABLE
     from lenet_course.plots import confusion_matrix
-    from lenet_course.questions import ch01, ch02, ch05, ch09, ch13
+    from lenet_course.questions import ch01, ch02, ch05, ch09, ch09b, ch13
 
     share, mean = ch01.measured_statistics()
     right_kernel = max(ch02.edge_responses(), key=ch02.edge_responses().get)
@@ -266,6 +268,9 @@ def chapter_right_answers():
         "rate-in-pass-10": (0.00005, 0.001),
         "momentum-step": (ch09.momentum_step,),
         "momentum-on-off": (0.92, 0.83),
+        "backprop-counts": (117_600, [5, 5, 60]),
+        "scaled-tanh-backward": (ch09b.scaled_tanh_backward,),
+        "float32-gradient-check": (6e-10, 0.4),
         "confusion-cells": ((4, 9), "row 4"),
         "confusion-matrix": (confusion_matrix,),
         "values-per-layer": (4_704, 400),
@@ -297,6 +302,9 @@ def test_the_seed_network_meets_its_spec():
     ("c3-field", (5,), ["14"]),
     ("s4-20-maps", (32, 2_000), ["40", "2,500"]),
     ("s4-field-3x3", (16,), ["10"]),
+    ("backprop-counts", (784, (5, 5, 6, 16)), ["117,600", "117600", "(5, 5, 60)"]),
+    ("float32-gradient-check", (0.4, 6e-10), []),
+    ("scaled-tanh-backward", (lambda a, g: g * (1 - np.tanh(a) ** 2),), ["1.7159", "2/3"]),
     ("c5-48", (10, 6, 1), ["9", "48,120"]),
     ("f6-100-inputs", (10_164,), ["8,484", "8484"]),
     ("dense-c3-and-s2", (1_516, 5_880), ["2,416", "4,704"]),
@@ -337,6 +345,8 @@ def test_function_hints_name_the_common_chapter_mistakes():
     assert "Rows are the true digits" in evaluate("confusion-matrix", confusion_matrix_transposed).message
     assert "every input map" in evaluate("partial-conv2d", lambda i, k, b, t: reference.conv2d(i, k, b)).message
     assert "largest distance" in evaluate("nearest-code", lambda d: np.argmax(d, axis=-1)).message
+    assert "S a has a derivative" in evaluate(
+        "scaled-tanh-backward", lambda a, g: g * 1.7159 * (1 - np.tanh(2 * a / 3) ** 2)).message
     assert "plain SGD" in evaluate("momentum-step", lambda w, v, g, lr, m: (w - lr * g, v)).message
 
 

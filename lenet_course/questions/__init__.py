@@ -15,8 +15,8 @@ Example:
 
 import importlib
 
-CHAPTERS = ("ch00", "ch01", "ch02", "ch03", "ch04", "ch05", "ch06", "ch07", "ch08", "ch09", "ch10",
-            "ch11", "ch12", "ch13")
+CHAPTERS = ("ch00", "ch01", "ch02", "ch03", "ch04", "ch05", "ch06", "ch07", "ch08", "ch09", "ch09b",
+            "ch10", "ch11", "ch12", "ch13")
 
 
 def chapter_modules():
