@@ -23,6 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from machine import load_average
+
 ROOT = Path(__file__).resolve().parents[1]
 FOLDERS = ("book", "exercises", "solutions")
 GOAL_SECONDS = 6 * 60
@@ -54,7 +56,7 @@ def main(argv=None):
             os.environ["LENET_COURSE_CACHE"] = empty_cache
         cache = os.environ.get("LENET_COURSE_CACHE", "~/.cache/lenet_course")
         print(f"{len(notebooks)} notebooks, data: {args.data}, trained-model cache: "
-              f"{'empty (as on a fresh clone)' if not args.warm_cache else cache}, load average: {_load()}\n")
+              f"{'empty (as on a fresh clone)' if not args.warm_cache else cache}, load average: {load_average()}\n")
         results = [(notebook, *run_notebook(notebook, args.timeout)) for notebook in notebooks]
 
     width = max(len(_name(n)) for n, _, _ in results)
@@ -68,7 +70,7 @@ def main(argv=None):
     total = sum(s for _, s, _ in results)
     failed = [n for n, _, error in results if error]
     print(f"{'total':{width}s} {total:7.1f} s  ({total / 60:.1f} min; goal under {GOAL_SECONDS // 60} min)"
-          f"   load average after: {_load()}")
+          f"   load average after: {load_average()}")
     if failed:
         print(f"{len(failed)} notebook(s) failed")
     return 1 if failed else 0
@@ -104,13 +106,6 @@ def _name(path):
         return str(path.relative_to(ROOT))
     except ValueError:
         return str(path)
-
-
-def _load():
-    try:
-        return " ".join(f"{x:.2f}" for x in os.getloadavg())
-    except (AttributeError, OSError):
-        return "n/a"
 
 
 if __name__ == "__main__":

@@ -20,7 +20,6 @@ ran on and its load average, since other work on the machine slows every number 
 import argparse
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -30,6 +29,8 @@ import time
 from pathlib import Path
 
 import nbformat
+
+from machine import describe, load_average
 
 ROOT = Path(__file__).resolve().parents[1]
 EXERCISES = ("02_c1_convolution", "13_reproducing_the_paper")  # a light one and the heaviest one
@@ -192,23 +193,7 @@ class MemorySampler:
 
 
 def machine():
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return (f"{cpu}, {os.cpu_count()} logical CPUs, {platform.system()} {platform.release()}, "
-            f"Python {platform.python_version()}, load average {load_average()}")
-
-
-def load_average():
-    try:
-        return " ".join(f"{x:.1f}" for x in os.getloadavg())
-    except (AttributeError, OSError):
-        return "unknown"
+    return f"{describe()}, load average {load_average()}"
 
 
 if __name__ == "__main__":

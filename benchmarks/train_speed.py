@@ -29,13 +29,14 @@ The last line is ``speedup vs seed code: X.XX×``, the median images/s of (b) ov
 import argparse
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from machine import describe, load_average
 
 HERE = Path(__file__).resolve().parent
 
@@ -90,8 +91,8 @@ def conductor(args):
     if args.images and args.images > len(data.x_train):
         raise SystemExit(f"train_speed.py: --images {args.images} is more than the {len(data.x_train):,} "
                          f"training digits of the {args.data} data")
-    load_before = _load_average()
-    print(f"machine: {_machine()}")
+    load_before = load_average() + " (1, 5, 15 min)"
+    print(f"machine: {describe()}")
     print(f"load average before: {load_before}")
     workers = {name: Worker(name, args) for name in [*configs, "c3"]}
     try:
@@ -138,7 +139,7 @@ def conductor(args):
 
     print(f"\nratio b/a: {statistics.median(rates['keras']) / seed:.2f}   "
           f"ratio c/a: {statistics.median(rates['paper']) / seed:.2f}")
-    print(f"load average after: {_load_average()}")
+    print(f"load average after: {load_average()} (1, 5, 15 min)")
     print(f"speedup vs seed code: {statistics.median(rates['keras']) / seed:.2f}×")
     return 0
 
@@ -320,26 +321,6 @@ def send(stream, message):
 
 # --------------------------------------------------------------------------------------------
 # The machine.
-
-def _machine():
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return (f"{cpu}, {os.cpu_count()} logical CPUs, {platform.system()} {platform.release()}, "
-            f"Python {platform.python_version()}")
-
-
-def _load_average():
-    try:
-        return " ".join(f"{x:.2f}" for x in os.getloadavg()) + " (1, 5, 15 min)"
-    except (AttributeError, OSError):
-        return "n/a"
-
 
 def _rss_mb():
     try:

@@ -429,32 +429,6 @@ def _subsample_probes(rng):
     return probes
 
 
-def _shapes(args):
-    return ", ".join(str(a.shape) if isinstance(a, np.ndarray) else repr(a) for a in args)
-
-
-def _compare_outputs(function, probed, reference, diagnose):
-    """Compare a function's outputs with ``reference(*inputs)``; ``diagnose`` explains a mismatch."""
-    for args, out in zip(probed.inputs, probed.outputs):
-        call = f"{function}({_shapes(args)})"
-        if isinstance(out, ProbeError):
-            raise Wrong(f"{call} raised {out.message}")
-        expected = reference(*args)
-        if out is None:
-            raise Wrong(f"{call} returned None: does your function end with `return`?")
-        try:
-            got = np.asarray(out, dtype=float)
-        except (TypeError, ValueError):
-            raise Wrong(f"{call} returned {_describe(out)}, not an array of numbers.") from None
-        if got.shape != expected.shape:
-            raise Wrong(f"{call} returned shape {got.shape}; expected {expected.shape}.")
-        if not np.allclose(got, expected, rtol=1e-5, atol=1e-6):
-            where = np.unravel_index(np.argmax(np.abs(got - expected)), got.shape)
-            raise Wrong(f"{call}: the shape is right but the values are not (first look at output "
-                        f"position {tuple(int(i) for i in where)}). {diagnose(args, got, expected)}")
-    return f"matches lenet_course.reference.{function.removeprefix('my_')} on all {len(probed.inputs)} inputs."
-
-
 def _judge_conv2d(probed):
     from .reference import conv2d
 
@@ -467,7 +441,9 @@ def _judge_conv2d(probed):
         return ("Output[y, x, m] is the sum over the k x k window at (y, x) and over all input maps of "
                 "window * kernels[:, :, :, m], plus biases[m].")
 
-    return _compare_outputs("my_conv2d", probed, conv2d, diagnose)
+    from .questions._kit import same_outputs
+
+    return same_outputs("my_conv2d", conv2d, diagnose)(probed)
 
 
 def _judge_subsample(probed):
@@ -483,7 +459,9 @@ def _judge_subsample(probed):
         return ("Each output is coefficients[c] times the sum of a non-overlapping pool x pool block of "
                 "map c, plus biases[c].")
 
-    return _compare_outputs("my_subsample", probed, subsample, diagnose)
+    from .questions._kit import same_outputs
+
+    return same_outputs("my_subsample", subsample, diagnose)(probed)
 
 
 # ---------------------------------------------------------------------------------------

@@ -112,8 +112,10 @@ def same_outputs(function_name, reference, diagnose=None, *, exact=False):
                 raise Wrong(f"{call} returned shape {got.shape}; expected {expected.shape}.")
             same = np.array_equal(got, expected) if exact else np.allclose(got, expected, rtol=1e-5, atol=1e-6)
             if not same:
+                where = np.unravel_index(np.argmax(np.abs(got - expected)), got.shape) if got.ndim else ()
                 advice = diagnose(args, got, expected) if diagnose else ""
-                raise Wrong(f"{call}: the shape is right but the values are not. {advice}".strip())
+                raise Wrong(f"{call}: the shape is right but the values are not (first look at output "
+                            f"position {tuple(int(i) for i in where)}). {advice}".strip())
         return f"right on all {len(probed.inputs)} inputs drawn at random."
 
     return judge_function
