@@ -114,7 +114,10 @@ def _readable_roots():
 def sandboxed_command(argv, job_dir):
     """``argv`` run inside a new bubblewrap sandbox, with ``job_dir`` at ``/grade`` (writable)."""
     roots, package_parent = _readable_roots()
-    command = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL"]
+    command = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
+               # the private /tmp first: what is bound next stays visible even where it lives under
+               # /tmp (a clone or a virtual environment in /tmp, as CI may have)
+               "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
     for root in roots:
         command += ["--ro-bind", root, root]
     for link in ("bin", "sbin", "lib", "lib64", "lib32", "libx32"):
@@ -123,7 +126,7 @@ def sandboxed_command(argv, job_dir):
             command += ["--symlink", os.readlink(target), f"/{link}"]
         elif target.is_dir() and not any(str(target) == r for r in roots):
             command += ["--ro-bind", str(target), str(target)]
-    command += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--bind", str(job_dir), INSIDE,
+    command += ["--bind", str(job_dir), INSIDE,
                 "--remount-ro", "/", "--chdir", f"{INSIDE}/work", "--clearenv"]
     for name, value in sandbox_environment(package_parent).items():
         command += ["--setenv", name, value]

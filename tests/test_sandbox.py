@@ -256,3 +256,13 @@ def test_blocked_errors_are_explained():
     assert explain_blocked("ValueError", "oops") == ""
     assert "hides it" in explain_blocked("FileNotFoundError", "[Errno 2] No such file or directory: '/home/x/a.txt'")
     assert explain_blocked("FileNotFoundError", "[Errno 2] No such file or directory: '/grade/work/a.txt'") == ""
+
+
+def test_an_environment_under_tmp_stays_visible(monkeypatch, tmp_path):
+    """The private /tmp is mounted before the Python environment, so a venv in /tmp still runs."""
+    import lenet_course.sandbox as sandbox
+
+    venv = "/tmp/clone/.venv"
+    monkeypatch.setattr(sandbox, "_readable_roots", lambda: (["/usr", "/etc", venv], "/tmp/clone"))
+    command = sandboxed_command(["python"], tmp_path)
+    assert command.index("--tmpfs") < command.index(venv), command
