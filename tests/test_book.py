@@ -186,6 +186,16 @@ def html_without_execution(tmp_path_factory):
     return out / "_build" / "html"
 
 
+def test_pages_do_not_load_the_icon_script(html_without_execution):
+    """Every page draws its icons from web fonts; fontawesome.js alone would add 1.5 MB to each."""
+    pages = sorted(html_without_execution.rglob("*.html"))
+    assert pages
+    for page in pages:
+        assert "fontawesome.js" not in page.read_text(), page.name
+    stylesheet = (html_without_execution / "_static" / "styles" / "pydata-sphinx-theme.css").read_text()
+    assert "fa-solid-900.woff2" in stylesheet and ".fa-github:before" in stylesheet  # the icons' fonts
+
+
 COLAB_LINK = re.compile(r'https://colab\.research\.google\.com/github/([^/"]+)/([^/"]+)/blob/([^/"]+)/([^"]+)"')
 
 
