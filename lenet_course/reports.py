@@ -23,7 +23,6 @@ Example:
 """
 
 import csv
-import hashlib
 import io
 import json
 import os
@@ -32,6 +31,8 @@ import sys
 import tempfile
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
+
+from .data import _sha256
 
 
 @dataclass
@@ -89,8 +90,7 @@ class Report:
 def file_sha256(path):
     """The SHA-256 of a file's bytes, or ``""`` when it cannot be read."""
     try:
-        with open(path, "rb") as file:
-            return hashlib.file_digest(file, "sha256").hexdigest()
+        return _sha256(path)
     except OSError:
         return ""
 
