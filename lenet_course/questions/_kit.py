@@ -30,6 +30,14 @@ def number(value, name):
     return float(value)
 
 
+def accuracy_share(value, name):
+    """``value`` as a share of the held-out digits read correctly (0 to 1); ``Wrong`` otherwise."""
+    share = number(value, name)
+    if not 0 <= share <= 1:
+        raise Wrong(f"`{name}` is a share of the held-out digits, between 0 and 1; it is {share:g}.")
+    return share
+
+
 def whole_numbers(*expected):
     """A judge for one or more whole numbers, each ``(name, right value, hints)``.
 

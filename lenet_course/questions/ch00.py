@@ -8,7 +8,7 @@ Example:
 import numpy as np
 
 from ..checks import CORE_QUESTIONS, Answer, Question, Wrong, _held_out
-from ._kit import number, same_outputs
+from ._kit import accuracy_share, same_outputs
 
 NOTEBOOK = "00_five_minutes"
 
@@ -30,10 +30,8 @@ def _diagnose_reading(args, got, expected):
 def _judge_one_epoch(accuracy_before, accuracy_after, model):
     from ..models import accuracy, variant_of
 
-    before, after = number(accuracy_before, "accuracy_before"), number(accuracy_after, "accuracy_after")
-    for name, value in (("accuracy_before", before), ("accuracy_after", after)):
-        if not 0 <= value <= 1:
-            raise Wrong(f"`{name}` is a share of the held-out digits, between 0 and 1; it is {value:g}.")
+    before = accuracy_share(accuracy_before, "accuracy_before")
+    after = accuracy_share(accuracy_after, "accuracy_after")
     try:
         variant_of(model)
     except ValueError:

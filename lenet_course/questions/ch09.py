@@ -8,7 +8,7 @@ Example:
 import numpy as np
 
 from ..checks import CORE_QUESTIONS, Answer, Question, Wrong
-from ._kit import number, same_outputs
+from ._kit import accuracy_share, number, same_outputs
 
 NOTEBOOK = "09_training"
 
@@ -59,10 +59,8 @@ def _judge_rates(paper_rate, our_rate):
 
 
 def _judge_momentum(with_momentum, without_momentum):
-    on, off = number(with_momentum, "accuracy_with_momentum"), number(without_momentum, "accuracy_without_momentum")
-    for name, value in (("accuracy_with_momentum", on), ("accuracy_without_momentum", off)):
-        if not 0 <= value <= 1:
-            raise Wrong(f"`{name}` is a share of the held-out digits, between 0 and 1; it is {value:g}.")
+    on = accuracy_share(with_momentum, "accuracy_with_momentum")
+    off = accuracy_share(without_momentum, "accuracy_without_momentum")
     if on < 0.85:
         raise Wrong(f"With momentum you measured {on:.1%}; the paper's network reaches more than 85% in one "
                     "epoch with its own optimiser. Did you train a freshly built network for one epoch?")

@@ -6,7 +6,7 @@ Example:
 """
 
 from ..checks import Answer, Question, Wrong, _describe
-from ._kit import number, whole_numbers
+from ._kit import accuracy_share, whole_numbers
 
 NOTEBOOK = "12_paper_seed_modern"
 
@@ -44,10 +44,7 @@ def _judge_seed_spec(model):
 
 
 def _judge_optimiser(accuracy_sgd, accuracy_adam):
-    sgd, adam = number(accuracy_sgd, "accuracy_sgd"), number(accuracy_adam, "accuracy_adam")
-    for name, value in (("accuracy_sgd", sgd), ("accuracy_adam", adam)):
-        if not 0 <= value <= 1:
-            raise Wrong(f"`{name}` is a share of the held-out digits, between 0 and 1; it is {value:g}.")
+    sgd, adam = accuracy_share(accuracy_sgd, "accuracy_sgd"), accuracy_share(accuracy_adam, "accuracy_adam")
     if adam < 0.85:
         raise Wrong(f"With Adam you measured {adam:.1%}; one epoch of the seed's network with Adam(0.001) "
                     "reads more than 85%. Did you recompile a freshly built network?")
