@@ -12,8 +12,9 @@ Haffner, 1998):
 * ``DiagonalLevenbergMarquardt`` -- the optimiser, appendix C: each parameter
   ``w_k`` steps by ``eta / (mu + h_k)`` times its gradient, ``h_k`` an estimate
   of the diagonal Gauss-Newton second derivative (a ``keras.optimizers.Optimizer``).
-* ``estimate_curvature`` and ``CurvatureEstimator`` -- ``h`` re-estimated on a
-  few hundred digits before every pass (a ``keras.callbacks.Callback``).
+* ``CurvatureEstimator`` -- ``h`` re-estimated on a few hundred digits before
+  every pass (a ``keras.callbacks.Callback``; the estimates live in
+  ``lenet_course.curvature``).
 * ``sdlm_learning_rate_schedule`` -- the paper's ``eta`` stages, 0.0005, 0.0002,
   0.0001, 0.00005, 0.00001 over passes 1-2, 3-5, 6-8, 9-12, 13-20.
 * ``build_paper_recipe`` -- LeNet-5 compiled with any combination of these
@@ -31,12 +32,19 @@ import keras
 import numpy as np
 from keras import ops
 
+from .curvature import (  # noqa: F401 (part of the recipe's interface)
+    CURVATURE_METHODS,
+    PAPER_CURVATURE_DIGITS,
+    CurvatureEstimator,
+    backpropagated_curvature,
+    estimate_curvature,
+    gauss_newton_curvature,
+)
 from .layers import PACKAGE, RBFLoss, rbf_accuracy
 
 PAPER_MU = 0.02
 # (passes, eta) from section III.C; the last eta holds for every later pass.
 PAPER_ETA_STAGES = ((2, 0.0005), (3, 0.0002), (3, 0.0001), (4, 0.00005), (None, 0.00001))
-PAPER_CURVATURE_DIGITS = 500  # "a few hundred": appendix C re-estimates h on 500 patterns
 PAPER_INIT_SCALE = 2.4
 # Equation 9's j: the paper calls it a positive constant and gives no value. Our choice:
 # distances between two digits' codes are about 100 (each differing pixel adds 4), and
@@ -193,98 +201,6 @@ class DiagonalLevenbergMarquardt(keras.optimizers.Optimizer):
 
     def get_config(self):
         return {**super().get_config(), "mu": self.mu}
-
-
-def estimate_curvature(model, inputs, *, seed=0, chunk=100, feature_layer=-1):
-    """The diagonal Gauss-Newton curvature ``h`` of every trainable weight, on ``inputs``.
-
-    With ``x`` the 84 outputs of F6 and the paper's loss, whose first term is
-    ``|x - code_D|^2`` (second derivative 2 in every ``x_j``), the Gauss-Newton
-    approximation of ``d2E/dw_k^2`` for one digit is ``2 * sum_j (dx_j/dw_k)^2``.
-    Like the paper (appendix C) it keeps only the diagonal and only this
-    positive term; unlike the paper, which propagates diagonal second
-    derivatives backwards layer by layer, it estimates the sum without bias by
-    random signs: for ``v`` of independent +-1, ``E[(v . dx/dw_k)^2] =
-    sum_j (dx_j/dw_k)^2``, one backward pass per digit. ``h`` is the average
-    over the digits.
-
-    Args:
-        model: a LeNet-5 from ``build_lenet5("paper")`` (its last layer the RBF output).
-        inputs: network inputs ``(n, 32, 32, 1)``, e.g. ``preprocess(x, "paper")``.
-        seed: for the random signs.
-        chunk: digits per vectorised backward pass (memory vs speed).
-        feature_layer: index of the layer before the loss's distances (F6).
-
-    Returns:
-        A list of NumPy arrays, one per ``model.trainable_variables``.
-
-    Example:
-        >>> from lenet_course.models import build_lenet5
-        >>> model = build_lenet5("paper", seed=0)
-        >>> h = estimate_curvature(model, np.zeros((4, 32, 32, 1), "float32"))
-        >>> len(h) == len(model.trainable_variables), bool(min(x.min() for x in h) >= 0)
-        (True, True)
-    """
-    import tensorflow as tf  # per-digit gradients need the backend's vectorised Jacobian
-
-    layers = model.layers[:feature_layer] if feature_layer != 0 else model.layers
-    variables = model.trainable_variables
-    inputs = np.asarray(inputs, dtype="float32")
-    if inputs.ndim != 4 or len(inputs) == 0:
-        raise ValueError(f"Expected network inputs of shape (n, height, width, 1). Received: shape={inputs.shape}")
-    rng = np.random.default_rng(seed)
-    totals = [np.zeros(tuple(v.shape), "float64") for v in variables]
-
-    @tf.function(reduce_retracing=True)
-    def squared_projections(x, signs):
-        with tf.GradientTape() as tape:
-            features = x
-            for layer in layers:
-                features = layer(features, training=False)
-            projections = tf.reduce_sum(features * signs, axis=-1)  # one number per digit
-        jacobians = tape.jacobian(projections, [v.value for v in variables])
-        return [tf.reduce_sum(tf.square(j), axis=0) for j in jacobians]
-
-    for start in range(0, len(inputs), chunk):
-        x = inputs[start:start + chunk]
-        signs = rng.choice(np.array([-1.0, 1.0], "float32"), size=(len(x), layers[-1].output.shape[-1]))
-        for total, part in zip(totals, squared_projections(tf.constant(x), tf.constant(signs))):
-            total += part.numpy()
-    return [(2.0 * total / len(inputs)).astype("float32") for total in totals]
-
-
-class CurvatureEstimator(keras.callbacks.Callback):
-    """Re-estimates the optimizer's ``h`` on ``digits`` random inputs before every pass.
-
-    For a model compiled with ``DiagonalLevenbergMarquardt`` (appendix C: 500
-    patterns before each pass). The digits are drawn afresh each pass from
-    ``inputs``, reproducibly from ``seed``.
-
-    Example:
-        >>> callback = CurvatureEstimator(np.zeros((10, 32, 32, 1), "float32"), digits=4)
-        >>> model.fit(x, y, callbacks=[callback])  # doctest: +SKIP
-    """
-
-    def __init__(self, inputs, digits=PAPER_CURVATURE_DIGITS, seed=0):
-        super().__init__()
-        if int(digits) < 1:
-            raise ValueError(f"Expected digits >= 1. Received: digits={digits}")
-        self.inputs, self.digits, self.seed = inputs, int(digits), seed
-        self.seconds = []
-
-    def on_epoch_begin(self, epoch, logs=None):
-        import time
-
-        optimizer = self.model.optimizer
-        if not isinstance(optimizer, DiagonalLevenbergMarquardt):
-            raise ValueError("Expected a model compiled with DiagonalLevenbergMarquardt. "
-                             f"Received: {type(optimizer).__name__}")
-        start = time.perf_counter()
-        rng = np.random.default_rng([self.seed, epoch])
-        chosen = rng.choice(len(self.inputs), size=min(self.digits, len(self.inputs)), replace=False)
-        h = estimate_curvature(self.model, self.inputs[np.sort(chosen)], seed=int(rng.integers(2**31)))
-        optimizer.set_curvature(self.model.trainable_variables, h)
-        self.seconds.append(time.perf_counter() - start)
 
 
 def sdlm_eta(epoch):

@@ -60,6 +60,9 @@ def parse_args(argv=None):
     parser.add_argument("--loss", default="map", choices=("map", "rbf"))
     parser.add_argument("--codes", default="bitmaps", choices=("bitmaps", "random"))
     parser.add_argument("--curvature-digits", type=int, default=500)
+    parser.add_argument("--curvature", default="gauss-newton", choices=("backpropagated", "gauss-newton"),
+                        help="how h is estimated: the paper's backpropagated diagonal, or the exact "
+                             "Gauss-Newton diagonal by random signs (what the shipped runs used)")
     parser.add_argument("--history-out", default=None, help="write the run's history as JSON here")
     args = parser.parse_args(argv)
     for name in ("passes", "batch_size", "curvature_digits"):
@@ -124,7 +127,8 @@ def train_once(split, args, seed, out=print):
     report = PassReport(args.passes, out)
     callbacks = [report]  # first, so that a pass's time includes estimating the curvature
     if args.optimizer == "sdlm":
-        callbacks += [CurvatureEstimator(x, digits=args.curvature_digits, seed=seed),
+        callbacks += [CurvatureEstimator(x, digits=args.curvature_digits, seed=seed,
+                                         method=args.curvature),
                       sdlm_learning_rate_schedule(args.rate_factor)]
     else:
         callbacks.append(paper_learning_rate_schedule())
@@ -154,7 +158,8 @@ def main(argv=None, out=print):
     out(f"data: {split.description.splitlines()[0]}")
     out(note)
     out(f"recipe: optimizer {args.optimizer}, initializer {args.initializer}, loss {args.loss}, "
-        f"codes {args.codes}, batch {args.batch_size}, rate factor {args.rate_factor:g}, {args.passes} passes, "
+        f"codes {args.codes}, batch {args.batch_size}, rate factor {args.rate_factor:g}, "
+        f"curvature {args.curvature}, {args.passes} passes, "
         f"distortions {'on' if args.distortions else 'off'}")
     runs = []
     for seed in args.seeds:

@@ -186,14 +186,30 @@ def html_without_execution(tmp_path_factory):
     return out / "_build" / "html"
 
 
-def test_pages_do_not_load_the_icon_script(html_without_execution):
-    """Every page draws its icons from web fonts; fontawesome.js alone would add 1.5 MB to each."""
+def test_pages_draw_their_icons_from_small_fonts_of_the_icons_they_use(html_without_execution):
+    """No fontawesome.js (1.5 MB), and fonts and icon rules cut down to the book's icons."""
     pages = sorted(html_without_execution.rglob("*.html"))
     assert pages
     for page in pages:
         assert "fontawesome.js" not in page.read_text(), page.name
     stylesheet = (html_without_execution / "_static" / "styles" / "pydata-sphinx-theme.css").read_text()
     assert "fa-solid-900.woff2" in stylesheet and ".fa-github:before" in stylesheet  # the icons' fonts
+    assert ".fa-address-book:before" not in stylesheet  # one of ~1,900 icons the book never shows
+    check = _browser_check()
+    glyphs = check.font_glyphs(html_without_execution)
+    assert "\uf09b" in glyphs["fa-brands-400.woff2"]  # GitHub, the repository button
+    assert "\uf2b9" not in glyphs["fa-regular-400.woff2"] | glyphs["fa-solid-900.woff2"]
+    fonts = (html_without_execution / "_static" / "vendor" / "fontawesome").rglob("*.woff2")
+    assert all(font.stat().st_size < 20_000 for font in fonts)
+    missing = ["a.html", [["fa-solid fa-address-book", '"\uf2b9"', '"Font Awesome 6 Free"', "900"]]]
+    assert check.icon_problems(*missing, glyphs) == [
+        'a.html: icon "fa-solid fa-address-book" (U+F2B9) is not in fa-solid-900.woff2']
+
+
+def test_only_the_search_page_loads_the_search_index(html_without_execution):
+    for page in sorted(html_without_execution.rglob("*.html")):
+        loads_index = "searchindex.js" in page.read_text()
+        assert loads_index == (page.name == "search.html"), page.name
 
 
 COLAB_LINK = re.compile(r'https://colab\.research\.google\.com/github/([^/"]+)/([^/"]+)/blob/([^/"]+)/([^"]+)"')

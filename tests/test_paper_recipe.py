@@ -5,12 +5,10 @@ import pytest
 from lenet_course.layers import C3_TABLE, PartialConv2D
 from lenet_course.models import build_lenet5, preprocess
 from lenet_course.paper_recipe import (
-    CurvatureEstimator,
     DiagonalLevenbergMarquardt,
     PaperMAPLoss,
     PaperUniform,
     build_paper_recipe,
-    estimate_curvature,
     sdlm_eta,
     sdlm_learning_rate_schedule,
 )
@@ -92,59 +90,6 @@ def test_sdlm_config_round_trip():
     config = DiagonalLevenbergMarquardt(learning_rate=0.003, mu=0.05).get_config()
     again = DiagonalLevenbergMarquardt.from_config(config)
     assert again.mu == 0.05 and np.isclose(float(again.learning_rate), 0.003)
-
-
-def exact_gauss_newton_diagonal(model, inputs):
-    """2 * sum_j (dx_j/dw)^2 per digit, averaged, from the full Jacobian (84 rows)."""
-    import tensorflow as tf
-
-    variables = model.trainable_variables
-    total = [np.zeros(tuple(v.shape)) for v in variables]
-    for image in inputs:
-        with tf.GradientTape() as tape:
-            features = tf.constant(image[None])
-            for layer in model.layers[:-1]:
-                features = layer(features)
-            features = features[0]
-        for t, jac in zip(total, tape.jacobian(features, [v.value for v in variables])):
-            t += 2 * np.square(jac.numpy()).sum(axis=0)
-    return [t / len(inputs) for t in total]
-
-
-def test_curvature_estimate_agrees_with_the_exact_gauss_newton_diagonal(sample):
-    model = build_lenet5("paper", seed=0)
-    inputs = preprocess(sample.x_train[:40], "paper")
-    exact = exact_gauss_newton_diagonal(model, inputs)
-    estimate = estimate_curvature(model, inputs, seed=0)
-    for variable, e, x in zip(model.trainable_variables, estimate, exact):
-        assert e.shape == x.shape and (e >= 0).all()
-        # random signs: unbiased, so the layer's mean is close after 40 digits
-        assert abs(e.mean() / x.mean() - 1) < 0.25, variable.path
-    f6_bias = model.trainable_variables[-1]
-    assert f6_bias.path.endswith("F6/bias")
-    np.testing.assert_allclose(estimate[-1], exact[-1], rtol=1e-4)  # exact: one row per unit
-
-
-def test_curvature_estimator_sets_h_before_each_pass(sample):
-    model = build_paper_recipe(seed=0)
-    x, y = preprocess(sample.x_train[:64], "paper"), sample.y_train[:64]
-    estimator = CurvatureEstimator(x, digits=16, seed=0)
-    seen = []
-
-    class Record(keras.callbacks.Callback):
-        def on_epoch_begin(self, epoch, logs=None):
-            seen.append(model.optimizer.curvature(model.trainable_variables[-1]).copy())
-
-    model.fit(x, y, batch_size=8, epochs=2, verbose=0, callbacks=[estimator, Record()])
-    assert len(estimator.seconds) == 2 and all(h.min() > 0 for h in seen)
-    assert not np.array_equal(seen[0], seen[1])  # re-estimated on other digits, other weights
-
-
-def test_curvature_estimator_needs_the_sdlm_optimizer(sample):
-    model = build_paper_recipe(seed=0, optimizer="sgd")
-    x = preprocess(sample.x_train[:8], "paper")
-    with pytest.raises(ValueError, match="DiagonalLevenbergMarquardt"):
-        model.fit(x, sample.y_train[:8], epochs=1, verbose=0, callbacks=[CurvatureEstimator(x, digits=4)])
 
 
 def test_eta_stages_are_the_papers():

@@ -86,7 +86,7 @@ def test_the_shipped_full_data_run_is_of_the_commands_own_recipe():
     assert "Recompute" in shipped["about"]
     defaults = vars(parse_args([]))
     recipe_run = shipped["runs"]["paper recipe"]
-    for key in ("optimizer", "initializer", "loss", "codes", "batch_size", "rate_factor", "passes"):
+    for key in ("optimizer", "initializer", "loss", "codes", "batch_size", "rate_factor", "passes", "curvature"):
         assert recipe_run["recipe"][key] == defaults[key], key
     for name, history in {**shipped["runs"], **shipped["ablation"], **shipped["choices"]}.items():
         assert history["command"].startswith("python -m lenet_course.reproduce"), name

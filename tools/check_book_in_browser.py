@@ -7,6 +7,10 @@ and fails (exit 1) on:
   or anchor that does not exist;
 - a code block that overflows the text column (a ``pre`` whose ``scrollWidth``
   exceeds its ``clientWidth``: the reader would have to scroll sideways);
+- an icon whose glyph is not in the web font it is drawn from (the book keeps only the
+  glyphs it uses: ``book/_ext/webfont_icons.py``);
+- a page heavier than its budget: "Draw a digit" (``PAGE_BUDGETS``) must load in at most
+  1 MB, everything it fetches included, since readers open it on phones;
 - a figure shown too small to read. The rule: the package's figures use text of at
   least ``lenet_course.plots.MIN_FONT_PT`` (8 pt), drawn at matplotlib's 100 dpi,
   so 11.1 px at the image's natural size (``tests/test_plots.py`` checks the font
@@ -47,6 +51,18 @@ OVERFLOWING_CODE = """() => Array.from(document.querySelectorAll('article pre'))
 ARTICLE_IMAGES = """() => Array.from(document.querySelectorAll('article img'))
     .filter(img => img.naturalWidth > 0 && img.clientWidth > 0)
     .map(img => [img.getAttribute('src'), img.naturalWidth, img.clientWidth])"""
+# Icons drawn from a web font: [classes, the ::before content, font family, font weight].
+ICONS = """() => Array.from(document.querySelectorAll('[class*="fa-"]'))
+    .map(e => { const s = getComputedStyle(e, '::before');
+                return [e.className, s.content, s.fontFamily, s.fontWeight]; })
+    .filter(([, content, family]) => content.length === 3 && /Font Awesome/.test(family))"""
+# Bytes a page fetched: the page and every file it loaded, as served.
+PAGE_BYTES = """() => [...performance.getEntriesByType('navigation'),
+    ...performance.getEntriesByType('resource')].reduce((sum, r) => sum + r.encodedBodySize, 0)"""
+PAGE_BUDGETS = {"book/draw_a_digit.html": 1_000_000}
+FONT_FILES = {("Font Awesome 6 Brands", "400"): "fa-brands-400.woff2",
+              ("Font Awesome 6 Free", "400"): "fa-regular-400.woff2",
+              ("Font Awesome 6 Free", "900"): "fa-solid-900.woff2"}
 MIN_TEXT_PX = 8.0
 FIGURE_DPI = 100
 
@@ -74,6 +90,42 @@ def layout_problems(name, overflowing, images, smallest_text_px=None):
     return problems
 
 
+def icon_problems(name, icons, glyphs):
+    """The icons of one page that their font cannot draw, as messages. ``glyphs`` maps a
+    font file's name to the set of characters it has.
+
+    Example:
+        >>> icon_problems("a.html", [["fa-solid fa-moon", '"\\uf186"', '"Font Awesome 6 Free"', "900"]],
+        ...               {"fa-solid-900.woff2": {"\\uf185"}})
+        ['a.html: icon "fa-solid fa-moon" (U+F186) is not in fa-solid-900.woff2']
+    """
+    problems = []
+    for classes, content, family, weight in icons:
+        font = FONT_FILES.get((family.split(",")[0].strip('"\' '), weight))
+        char = content[1]
+        if font is None or char not in glyphs.get(font, ()):
+            problems.append(f"{name}: icon \"{classes}\" (U+{ord(char):04X}) is not in {font or family}")
+    return sorted(set(problems))
+
+
+def page_weight(browser, url):
+    """Bytes the page at ``url`` loads on a first visit (empty cache), until the network is idle."""
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(url, wait_until="networkidle")
+    weight = page.evaluate(PAGE_BYTES)
+    context.close()
+    return weight
+
+
+def font_glyphs(html_dir):
+    """The characters each of the book's icon fonts has, by file name."""
+    from fontTools.ttLib import TTFont
+
+    fonts = Path(html_dir, "_static", "vendor", "fontawesome").rglob("*.woff2")
+    return {font.name: {chr(c) for c in TTFont(font).getBestCmap()} for font in fonts}
+
+
 LINKS = "() => Array.from(document.querySelectorAll('a[href]')).map(a => a.href)"
 ANCHORS = "() => Array.from(document.querySelectorAll('[id]')).map(e => e.id)"
 
@@ -99,6 +151,7 @@ def check(html_dir, chromium, screenshots):
     server = serve(html_dir)
     base = f"http://127.0.0.1:{server.server_address[1]}/"
     problems, anchors_seen, links_to_check = [], {}, []
+    glyphs = font_glyphs(html_dir)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
@@ -114,6 +167,10 @@ def check(html_dir, chromium, screenshots):
             anchors_seen[name] = set(page.evaluate(ANCHORS))
             links_to_check += [(name, href) for href in page.evaluate(LINKS) if href.startswith(base)]
             problems += layout_problems(name, page.evaluate(OVERFLOWING_CODE), page.evaluate(ARTICLE_IMAGES))
+            problems += icon_problems(name, page.evaluate(ICONS), glyphs)
+            if name in PAGE_BUDGETS and (weight := page_weight(browser, base + name)) > PAGE_BUDGETS[name]:
+                problems.append(f"{name}: loads {weight / 1e6:.2f} MB, over its budget of "
+                                f"{PAGE_BUDGETS[name] / 1e6:g} MB")
             shot = screenshots / name.replace("/", "__").removesuffix(".html")
             page.screenshot(path=f"{shot}.png", full_page=True)
             phone.goto(base + name, wait_until="load")
