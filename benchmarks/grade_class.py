@@ -50,8 +50,9 @@ BROKEN_FILES = {"empty": b"", "not-json": b"this is not a notebook\n"}
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--exercise", action="append", choices=EXERCISES,
-                        help="which exercise (repeatable; default: both)")
+    parser.add_argument("--exercise", action="append",
+                        choices=sorted(path.stem for path in (ROOT / "solutions").glob("*.ipynb")),
+                        help=f"which exercise (repeatable; default: {' and '.join(EXERCISES)})")
     parser.add_argument("--size", type=int, default=200, help="submissions in the class (default 200)")
     parser.add_argument("--jobs", type=int, action="append",
                         help="--jobs values to compare (repeatable; default: 1 and the number of cores)")
