@@ -230,7 +230,7 @@ def sdlm_learning_rate_schedule(factor=1.0, *, verbose=0):
     at once; measured on the sample, that diverges already at ``B=8`` (the steps
     of the first pass are far too large for the curvature estimated before it),
     while ``factor`` 1 or 2 trains about as well per digit seen as the paper's
-    per-digit updates (``lenet_course.reproduce`` uses 4 with batches of 8,
+    per-digit updates (``lenet_course.reproduce`` uses 1 with batches of 8,
     chosen on the full-data validation split).
 
     Example:

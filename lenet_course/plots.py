@@ -827,7 +827,7 @@ def plot_reproduction(runs, *, reference=None, reference_label="the paper", titl
         >>> [round(float(v), 1) for v in fig.axes[0].lines[0].get_ydata()]
         [3.0, 2.0]
     """
-    from matplotlib.ticker import LogLocator, NullFormatter
+    from matplotlib.ticker import LogLocator, MaxNLocator, NullFormatter
 
     if not isinstance(runs, dict) or not runs:
         raise ValueError(f"Expected runs as a non-empty dict {{name: run}}. Received: {type(runs).__name__}")
@@ -841,6 +841,7 @@ def plot_reproduction(runs, *, reference=None, reference_label="the paper", titl
     ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
     ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda value, _: f"{value:g}%"))
     ax.yaxis.set_minor_formatter(NullFormatter())
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # passes are whole
     ax.set_xlabel("pass")
     ax.set_ylabel("validation error")
     ax.grid(alpha=0.3, which="both")
