@@ -60,25 +60,29 @@ def backpropagated_curvature(model, inputs, *, chunk=500, feature_layer=-1):
     import tensorflow as tf  # the backward pass needs the backend's gradients
 
     inputs = _check_inputs(inputs)
-    layers = model.layers[:feature_layer] if feature_layer != 0 else model.layers
+    layers = _layers_before_loss(model, feature_layer)
     linear = [_without_activation(layer) for layer in layers]
     totals = {id(v): np.zeros(tuple(v.shape), "float64") for v in model.trainable_variables}
     for start in range(0, len(inputs), chunk):
         features, seen = tf.constant(inputs[start:start + chunk]), []
         for layer, twin in zip(layers, linear):
-            values = [v.value for v in layer.trainable_variables]
-            pre_activation = twin.stateless_call(values, [], features)[0] if twin else features
-            seen.append((features, pre_activation))
-            features = layer(features)
-        h = tf.fill(tf.shape(features), OUTPUT_CURVATURE)
-        for layer, twin, (layer_input, pre_activation) in zip(layers[::-1], linear[::-1], seen[::-1]):
-            if twin is None:  # Flatten: h moves as the values did
-                h = tf.reshape(h, tf.shape(layer_input))
+            if twin is None:  # Flatten
+                seen.append((features, None))
+                features = layer(features)
                 continue
+            values = [v.value for v in layer.trainable_variables]
+            pre_activation = twin.stateless_call(values, [], features)[0]
             with tf.GradientTape() as tape:
                 tape.watch(pre_activation)
                 output = layer.activation(pre_activation)
-            h = h * tf.square(tape.gradient(output, pre_activation))  # h(a) = f'(a)^2 h(x_out)
+            seen.append((features, tape.gradient(output, pre_activation)))  # f'(a), elementwise
+            features = output
+        h = tf.fill(tf.shape(features), OUTPUT_CURVATURE)
+        for layer, twin, (layer_input, slope) in zip(layers[::-1], linear[::-1], seen[::-1]):
+            if twin is None:  # Flatten: h moves as the values did
+                h = tf.reshape(h, tf.shape(layer_input))
+                continue
+            h = h * tf.square(slope)  # h(a) = f'(a)^2 h(x_out)
             squared = [tf.square(v.value) for v in layer.trainable_variables]
             squared_input = tf.square(layer_input)
             with tf.GradientTape() as tape:
@@ -88,6 +92,11 @@ def backpropagated_curvature(model, inputs, *, chunk=500, feature_layer=-1):
             for variable, part in zip(layer.trainable_variables, weight_h):
                 totals[id(variable)] += part.numpy()
     return [(totals[id(v)] / len(inputs)).astype("float32") for v in model.trainable_variables]
+
+
+def _layers_before_loss(model, feature_layer):
+    """The layers from the input up to ``feature_layer`` (F6), whose outputs the loss reads."""
+    return model.layers[:feature_layer] if feature_layer != 0 else model.layers
 
 
 def _without_activation(layer):
@@ -137,7 +146,7 @@ def gauss_newton_curvature(model, inputs, *, seed=0, chunk=100, feature_layer=-1
     """
     import tensorflow as tf  # per-digit gradients need the backend's vectorised Jacobian
 
-    layers = model.layers[:feature_layer] if feature_layer != 0 else model.layers
+    layers = _layers_before_loss(model, feature_layer)
     variables = model.trainable_variables
     inputs = _check_inputs(inputs)
     rng = np.random.default_rng(seed)
@@ -161,8 +170,12 @@ def gauss_newton_curvature(model, inputs, *, seed=0, chunk=100, feature_layer=-1
     return [(2.0 * total / len(inputs)).astype("float32") for total in totals]
 
 
+CURVATURE_METHODS = ("backpropagated", "gauss-newton")
 
-CURVATURE_METHODS = {"backpropagated": backpropagated_curvature, "gauss-newton": gauss_newton_curvature}
+
+def _check_method(method):
+    if method not in CURVATURE_METHODS:
+        raise ValueError(f"Expected method to be one of {CURVATURE_METHODS}. Received: method={method!r}")
 
 
 def estimate_curvature(model, inputs, *, method="backpropagated", seed=0):
@@ -175,8 +188,7 @@ def estimate_curvature(model, inputs, *, method="backpropagated", seed=0):
         >>> len(estimate_curvature(model, np.zeros((2, 32, 32, 1), "float32"))) == len(model.trainable_variables)
         True
     """
-    if method not in CURVATURE_METHODS:
-        raise ValueError(f"Expected method to be one of {tuple(CURVATURE_METHODS)}. Received: method={method!r}")
+    _check_method(method)
     if method == "gauss-newton":
         return gauss_newton_curvature(model, inputs, seed=seed)
     return backpropagated_curvature(model, inputs)
@@ -198,8 +210,7 @@ class CurvatureEstimator(keras.callbacks.Callback):
         super().__init__()
         if int(digits) < 1:
             raise ValueError(f"Expected digits >= 1. Received: digits={digits}")
-        if method not in CURVATURE_METHODS:
-            raise ValueError(f"Expected method to be one of {tuple(CURVATURE_METHODS)}. Received: method={method!r}")
+        _check_method(method)
         self.inputs, self.digits, self.seed, self.method = inputs, int(digits), seed, method
         self.seconds = []
 

@@ -69,8 +69,8 @@ def subset_font(path, code_points):
     """Rewrite the web font at ``path`` with only the glyphs of ``code_points``."""
     from fontTools import subset
 
-    font = subset.load_font(str(path), subset.Options(flavor="woff2"))
     options = subset.Options(flavor="woff2", layout_features=["*"], notdef_outline=True)
+    font = subset.load_font(str(path), options)
     subsetter = subset.Subsetter(options)
     subsetter.populate(unicodes=sorted(code_points))
     subsetter.subset(font)
