@@ -62,7 +62,7 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
-.PHONY: bench bench-quick book-time bench-draw bench-grading
+.PHONY: bench bench-quick book-time bench-draw bench-grading bench-recipe
 bench: $(STAMP)           ## training speed: the seed tutorial's code vs the package (README "Performance"; ~2 min)
 	$(BIN)/python benchmarks/train_speed.py
 
@@ -74,6 +74,9 @@ bench-draw: $(STAMP) chromium   ## one forward pass of the "Draw a digit" page's
 
 bench-grading: $(STAMP) bubblewrap   ## grading a class of 200, 1 job vs all cores (README "Grading a class"; long)
 	$(BIN)/python benchmarks/grade_class.py
+
+bench-recipe: $(STAMP)    ## the paper's recipe with one TensorFlow thread vs the default (README "Reproducing the paper"; ~3 min)
+	$(BIN)/python benchmarks/recipe_threads.py
 
 book-time: $(STAMP)       ## execute every chapter and exercise notebook, seconds per notebook and total
 	$(BIN)/python benchmarks/book_time.py

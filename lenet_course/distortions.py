@@ -7,6 +7,8 @@ squeezing (simultaneous horizontal compression and vertical elongation, or the
 reverse) and horizontal shearing". ``PaperDistortion`` draws one such
 transformation per image, every time it is called in training. The paper gives
 no ranges; the defaults here are ours (a couple of pixels, about 10%).
+``distorted_dataset`` makes a pass of the paper's distorted training set: every
+digit once as it is and nine times distorted.
 """
 
 import keras
@@ -15,6 +17,28 @@ from keras import ops
 
 from .data import PAPER_BACKGROUND
 from .layers import PACKAGE
+
+PAPER_DISTORTED_COPIES = 9  # the paper: 540,000 distorted digits beside the 60,000 originals
+# The paper gives no ranges. Ours: pixels of translation, relative scaling and squeezing,
+# horizontal shear per pixel of height.
+DISTORTION_RANGES = {"translation": 2.0, "scaling": 0.1, "squeezing": 0.1, "shearing": 0.15}
+
+
+def check_ranges(**ranges):
+    """Raise a ValueError naming the first range of ``DISTORTION_RANGES`` that is out of bounds.
+
+    Example:
+        >>> check_ranges(translation=2.0, scaling=1.0)
+        Traceback (most recent call last):
+        ...
+        ValueError: Expected scaling as a number in [0, 1.0). Received: scaling=1.0
+    """
+    for name, value in ranges.items():
+        top = 1.0 if name in ("scaling", "squeezing") else None
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 or (
+                top is not None and value >= top):
+            bound = f"a number in [0, {top})" if top else "a number >= 0"
+            raise ValueError(f"Expected {name} as {bound}. Received: {name}={value!r}")
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
@@ -50,15 +74,11 @@ class PaperDistortion(keras.layers.Layer):
         seed: for reproducible distortions.
     """
 
-    def __init__(self, translation=2.0, scaling=0.1, squeezing=0.1, shearing=0.15,
+    def __init__(self, translation=DISTORTION_RANGES["translation"], scaling=DISTORTION_RANGES["scaling"],
+                 squeezing=DISTORTION_RANGES["squeezing"], shearing=DISTORTION_RANGES["shearing"],
                  fill_value=PAPER_BACKGROUND, seed=None, **kwargs):
         super().__init__(**kwargs)
-        for name, value, top in (("translation", translation, None), ("scaling", scaling, 1.0),
-                                 ("squeezing", squeezing, 1.0), ("shearing", shearing, None)):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 or (
-                    top is not None and value >= top):
-                bound = f"a number in [0, {top})" if top else "a number >= 0"
-                raise ValueError(f"Expected {name} as {bound}. Received: {name}={value!r}")
+        check_ranges(translation=translation, scaling=scaling, squeezing=squeezing, shearing=shearing)
         self.translation, self.scaling = float(translation), float(scaling)
         self.squeezing, self.shearing = float(squeezing), float(shearing)
         self.fill_value, self.seed = float(fill_value), seed
@@ -98,20 +118,37 @@ class PaperDistortion(keras.layers.Layer):
                 "fill_value": self.fill_value, "seed": self.seed}
 
 
-def distorted_dataset(inputs, labels, batch_size, *, distortion=None, seed=0):
-    """A shuffled, batched ``tf.data`` pipeline with ``distortion`` applied to every batch.
+def distorted_dataset(inputs, labels, batch_size, *, copies=PAPER_DISTORTED_COPIES, distortion=None,
+                      seed=0):
+    """A shuffled, batched ``tf.data`` pipeline of every digit plus ``copies`` distortions of it.
 
-    Every pass draws new distortions (and a new order) for every digit.
+    One pass of it is the paper's training set with distortions: the original
+    digits and, for each, ``copies`` randomly distorted versions (the paper:
+    60,000 originals plus 540,000 distorted digits, ``copies=9``). Every pass
+    draws new distortions and a new order.
 
     Example:
-        >>> ds = distorted_dataset(np.zeros((10, 32, 32, 1), "float32"), np.arange(10), 4,
-        ...                        distortion=PaperDistortion(seed=0))
+        >>> ds = distorted_dataset(np.zeros((10, 32, 32, 1), "float32"), np.arange(10), 8,
+        ...                        copies=1, distortion=PaperDistortion(seed=0))
         >>> [tuple(x.shape) for x, _ in ds]
-        [(4, 32, 32, 1), (4, 32, 32, 1), (2, 32, 32, 1)]
+        [(8, 32, 32, 1), (8, 32, 32, 1), (4, 32, 32, 1)]
     """
     import tensorflow as tf
 
+    if isinstance(copies, bool) or not isinstance(copies, int) or copies < 0:
+        raise ValueError(f"Expected copies as an integer >= 0. Received: copies={copies!r}")
     distortion = PaperDistortion(seed=seed) if distortion is None else distortion
-    dataset = tf.data.Dataset.from_tensor_slices((np.asarray(inputs, "float32"), np.asarray(labels)))
-    dataset = dataset.shuffle(len(inputs), seed=seed, reshuffle_each_iteration=True).batch(batch_size)
-    return dataset.map(lambda x, y: (distortion(x, training=True), y)).prefetch(2)
+    images = tf.constant(np.asarray(inputs, "float32"))
+    targets = tf.constant(np.asarray(labels))
+    count = len(images)
+    index = np.tile(np.arange(count), copies + 1)
+    distorted = np.repeat([False, True], [count, count * copies])
+
+    def draw(index, distorted):
+        batch = tf.gather(images, index)
+        changed = distortion(batch, training=True)
+        return tf.where(distorted[:, None, None, None], changed, batch), tf.gather(targets, index)
+
+    dataset = tf.data.Dataset.from_tensor_slices((index, distorted))
+    dataset = dataset.shuffle(len(index), seed=seed, reshuffle_each_iteration=True).batch(batch_size)
+    return dataset.map(draw).prefetch(4)

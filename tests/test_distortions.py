@@ -51,3 +51,17 @@ def test_the_pipeline_distorts_afresh_every_pass(sample):
     dataset = distorted_dataset(images, sample.y_train[:8], 8, seed=0)
     first, second = [next(iter(dataset))[0].numpy() for _ in range(2)]
     assert first.shape == (8, 32, 32, 1) and not np.allclose(first, second)
+
+
+def test_a_pass_holds_every_digit_once_as_it_is_and_copies_times_distorted(sample):
+    images = preprocess(sample.x_train[:6], "paper")
+    labels = np.arange(6)
+    batches = list(distorted_dataset(images, labels, 5, copies=2, seed=0))
+    seen = np.concatenate([x.numpy() for x, _ in batches])
+    seen_labels = np.concatenate([y.numpy() for _, y in batches])
+    assert len(seen) == 18 and sorted(np.bincount(seen_labels)) == [3] * 6
+    for image, label in zip(images, labels):
+        mine = seen[seen_labels == label]
+        assert sum(np.array_equal(copy, image) for copy in mine) == 1  # the original, once
+    with pytest.raises(ValueError, match="copies"):
+        distorted_dataset(images, labels, 5, copies=-1)

@@ -59,8 +59,8 @@ def test_reproduce_prints_each_pass_and_ends_with_the_test_error(mnist_home, tmp
 
 
 def test_reproduce_with_distortions_compares_with_0_80(mnist_home):
-    lines = run(mnist_home, "--distortions", "--batch-size", "16")
-    assert "distortions on" in lines[2]
+    lines = run(mnist_home, "--distortions", "--distorted-copies", "2", "--batch-size", "16")
+    assert "distortions on, 2 copies" in lines[2]
     assert re.fullmatch(r"test error: \d+\.\d\d% \(paper: 0\.80%\)", lines[-1])
 
 
@@ -73,10 +73,32 @@ def test_reproduce_without_the_test_set_reports_validation_only(mnist_home):
     assert [line.split(":")[0] for line in lines if line.startswith("seed ") and ":" in line] == ["seed 0", "seed 1"]
 
 
+def test_reproduce_on_all_training_digits_reports_the_test_error_only(mnist_home, tmp_path):
+    history_file = tmp_path / "history.json"
+    lines = run(mnist_home, "--all-training-digits", "--j", "5", "--history-out", str(history_file))
+    assert "training on all 400 training digits" in lines[1] and "(j 5)" in lines[2]
+    assert not any("validation error" in line for line in lines)
+    assert sum(bool(re.match(r"^pass  [12]/2  loss \d+\.\d{4}  \d+\.\d s$", line)) for line in lines) == 2
+    assert re.fullmatch(r"test error: \d+\.\d\d% \(paper: 0\.95%\)", lines[-1])
+    run0 = json.loads(history_file.read_text())["runs"][0]
+    assert "validation_error" not in run0 and 0 <= run0["test_error"] <= 1
+    assert len(run0["passes"]) == 2 and "validation_error" not in run0["passes"][0]
+
+
+def test_all_training_digits_without_the_test_set_is_refused_with_a_reason(mnist_home):
+    for name in ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"):
+        (mnist_home / name).unlink()
+    with pytest.raises(SystemExit, match="needs the official test set"):
+        run(mnist_home, "--all-training-digits")
+
+
 def test_reproduce_rejects_bad_arguments(capsys):
     with pytest.raises(SystemExit):
         parse_args(["--passes", "0"])
     assert "--passes must be >= 1" in capsys.readouterr().err
+    for bad in (["--threads", "0"], ["--j", "0"], ["--distorted-copies", "-1"], ["--scaling", "1.5"]):
+        with pytest.raises(SystemExit):
+            parse_args(bad)
 
 
 def test_the_shipped_full_data_run_is_of_the_commands_own_recipe():
@@ -86,8 +108,14 @@ def test_the_shipped_full_data_run_is_of_the_commands_own_recipe():
     assert "Recompute" in shipped["about"]
     defaults = vars(parse_args([]))
     recipe_run = shipped["runs"]["paper recipe"]
-    for key in ("optimizer", "initializer", "loss", "codes", "batch_size", "rate_factor", "passes", "curvature"):
+    recipe_keys = ("optimizer", "initializer", "loss", "codes", "batch_size", "rate_factor", "passes",
+                   "curvature", "j", "curvature_digits")
+    for key in recipe_keys:
         assert recipe_run["recipe"][key] == defaults[key], key
+    distorted_run = shipped["runs"]["paper recipe with distortions"]["recipe"]
+    assert distorted_run["distortions"] and not recipe_run["recipe"]["distortions"]
+    for key in (*recipe_keys, "distorted_copies", "translation", "scaling", "squeezing", "shearing"):
+        assert distorted_run[key] == defaults[key], key
     for name, history in {**shipped["runs"], **shipped["ablation"], **shipped["choices"]}.items():
         assert history["command"].startswith("python -m lenet_course.reproduce"), name
         assert history["machine"]["cpu_count"] >= 1 and "full MNIST" in history["data"]
