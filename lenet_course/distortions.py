@@ -20,7 +20,9 @@ from .layers import PACKAGE
 
 PAPER_DISTORTED_COPIES = 9  # the paper: 540,000 distorted digits beside the 60,000 originals
 # The paper gives no ranges. Ours: pixels of translation, relative scaling and squeezing,
-# horizontal shear per pixel of height.
+# horizontal shear per pixel of height. Halving them all (shear 0.075) ended at 0.72%
+# validation error against 0.75% with these (seed 0, 20 passes): less than the spread
+# between seeds, so these stay.
 DISTORTION_RANGES = {"translation": 2.0, "scaling": 0.1, "squeezing": 0.1, "shearing": 0.15}
 
 

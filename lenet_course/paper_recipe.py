@@ -49,6 +49,7 @@ PAPER_INIT_SCALE = 2.4
 # Equation 9's j: the paper calls it a positive constant and gives no value. Our choice:
 # distances between two digits' codes are about 100 (each differing pixel adds 4), and
 # a few units near the right code, so 10 lets only close competitors be pushed away.
+# Checked on the validation split (seed 0, 20 passes): j = 5 1.22%, 10 1.11%, 30 1.57%.
 DEFAULT_J = 10.0
 
 

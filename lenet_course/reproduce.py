@@ -40,18 +40,17 @@ from .paper_recipe import CURVATURE_METHODS, DEFAULT_J
 SHIPPED_HISTORY = Path(__file__).parent / "_data" / "reproduction_history.json"
 PAPER_TEST_ERROR = {False: 0.0095, True: 0.0080}  # without / with distortions
 PAPER_PASSES = 20
-# Updates after every 8 digits, not every digit as in the paper. On 2 quiet CPU cores a
-# pass of per-digit updates takes 71 s (20 passes would fit in the 30 minutes allowed),
-# but at the paper's eta training goes astray: 36.81% and 9.59% validation error after
-# passes 1 and 2 (seed 0), against 4.20% and 2.67% with 8 digits per update.
+# Updates after every 8 digits, not every digit as in the paper. On one core a pass of
+# per-digit updates takes 62 s (20 passes would fit in the 30 minutes allowed), but at
+# the paper's eta training goes astray: 23.56% and 8.17% validation error after passes 1
+# and 2 (seed 0), against 3.57% and 2.19% with 8 digits per update.
 DEFAULT_BATCH_SIZE = 8
 # The paper's eta applied to the batch's mean gradient. Chosen on the validation split,
-# seed 0, after 3 passes with the paper's curvature: factor 1 1.68%, factor 4 3.45%.
-# (With the exact Gauss-Newton curvature, factor 4 had been better: 1.96% against 2.24%.)
+# seed 0, after 3 passes with the paper's curvature: factor 1 1.68%, factor 4 3.15%.
 DEFAULT_RATE_FACTOR = 1.0
 # One thread per TensorFlow operation: a batch of 8 digits is too small to share between
-# cores. 20 passes of the recipe took 16 s per pass with TensorFlow's default threads on
-# 2 quiet cores; with one thread, 10 s (even with another run on the other core).
+# cores. benchmarks/recipe_threads.py, 2 cores: 1.52x faster per pass than TensorFlow's
+# default threads (1.32x with distortions).
 DEFAULT_THREADS = 1
 
 
