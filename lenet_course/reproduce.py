@@ -98,10 +98,15 @@ def parse_args(argv=None):
     if args.distorted_copies < 0 or not args.j > 0:
         parser.error("--distorted-copies must be >= 0 and --j > 0")
     try:
-        check_ranges(**{name: getattr(args, name) for name in DISTORTION_RANGES})
+        check_ranges(**distortion_ranges(args))
     except ValueError as error:
         parser.error(str(error))
     return args
+
+
+def distortion_ranges(args):
+    """The ranges of ``PaperDistortion`` given on the command line, by name."""
+    return {name: getattr(args, name) for name in DISTORTION_RANGES}
 
 
 def load_data(data_home, all_training_digits=False):
@@ -200,9 +205,8 @@ def train_once(data, args, seed, out=print, *, validate=True):
     interactive = sys.stdout.isatty() and not is_quiet()
     start = time.perf_counter()
     if args.distortions:
-        ranges = {name: getattr(args, name) for name in DISTORTION_RANGES}
         batches = distorted_dataset(x, y, args.batch_size, copies=args.distorted_copies, seed=seed,
-                                    distortion=PaperDistortion(**ranges, seed=seed))
+                                    distortion=PaperDistortion(**distortion_ranges(args), seed=seed))
         model.fit(batches, epochs=args.passes, shuffle=False, validation_data=validation,
                   callbacks=callbacks, verbose=1 if interactive else 0)
     else:
@@ -227,7 +231,7 @@ def main(argv=None, out=print):
     out(note)
     distortions = "off"
     if args.distortions:
-        ranges = ", ".join(f"{name} {getattr(args, name):g}" for name in DISTORTION_RANGES)
+        ranges = ", ".join(f"{name} {value:g}" for name, value in distortion_ranges(args).items())
         distortions = f"on, {args.distorted_copies} copies ({ranges})"
     out(f"recipe: optimizer {args.optimizer}, initializer {args.initializer}, loss {args.loss} "
         f"(j {args.j:g}), codes {args.codes}, batch {args.batch_size}, rate factor {args.rate_factor:g}, "
