@@ -14,7 +14,8 @@ Haffner, 1998):
   of the diagonal Gauss-Newton second derivative (a ``keras.optimizers.Optimizer``).
 * ``CurvatureEstimator`` -- ``h`` re-estimated on a few hundred digits before
   every pass (a ``keras.callbacks.Callback``; the estimates live in
-  ``lenet_course.curvature``).
+  ``lenet_course.curvature``); ``effective_learning_rates`` -- the steps
+  ``eta / (mu + h)`` they give, to set beside the range the paper reports.
 * ``sdlm_learning_rate_schedule`` -- the paper's ``eta`` stages, 0.0005, 0.0002,
   0.0001, 0.00005, 0.00001 over passes 1-2, 3-5, 6-8, 9-12, 13-20.
 * ``build_paper_recipe`` -- LeNet-5 compiled with any combination of these
@@ -202,6 +203,29 @@ class DiagonalLevenbergMarquardt(keras.optimizers.Optimizer):
 
     def get_config(self):
         return {**super().get_config(), "mu": self.mu}
+
+
+# Section III.C: "the resulting effective learning rate during the first pass varied
+# between approximately 7 x 10^-5 and 0.016 over the set of parameters".
+PAPER_FIRST_PASS_RATES = (7e-5, 0.016)
+
+
+def effective_learning_rates(curvatures, eta=PAPER_ETA_STAGES[0][1], mu=PAPER_MU):
+    """Every weight's step per unit of gradient, ``eta / (mu + h)``, in one flat array.
+
+    ``curvatures`` are the ``h`` of the weights (e.g. from ``estimate_curvature``).
+    The paper reports the range of these rates in its first pass
+    (``PAPER_FIRST_PASS_RATES``): a check of how its network started.
+
+    Example:
+        >>> rates = effective_learning_rates([np.array([0.0, 0.48]), np.array([[4.98]])])
+        >>> [round(float(r), 4) for r in rates]
+        [0.025, 0.001, 0.0001]
+    """
+    h = np.concatenate([np.ravel(np.asarray(part, dtype="float64")) for part in curvatures] or [[]])
+    if h.size == 0 or (h < 0).any() or not np.isfinite(h).all():
+        raise ValueError("Expected finite curvatures >= 0, at least one.")
+    return eta / (mu + h)
 
 
 def sdlm_eta(epoch):

@@ -9,6 +9,7 @@ from lenet_course.paper_recipe import (
     PaperMAPLoss,
     PaperUniform,
     build_paper_recipe,
+    effective_learning_rates,
     sdlm_eta,
     sdlm_learning_rate_schedule,
 )
@@ -121,3 +122,28 @@ def test_recipe_switches_each_piece_and_round_trips(tmp_path):
     glorot = build_paper_recipe(seed=0, initializer="glorot", optimizer="sgd", loss="rbf")
     assert np.abs(keras.ops.convert_to_numpy(glorot.get_layer("C1").kernel)).max() > 2.4 / 25
     assert type(glorot.optimizer).__name__ == "SGD" and type(glorot.loss).__name__ == "RBFLoss"
+
+
+def test_effective_rates_are_eta_over_mu_plus_h_in_one_flat_array():
+    h = [np.array([[0.0, 1.0]]), np.array([3.0])]
+    rates = effective_learning_rates(h, eta=0.001, mu=0.5)
+    np.testing.assert_allclose(rates, [0.002, 0.001 / 1.5, 0.001 / 3.5])
+    for bad in ([np.array([-1.0])], [np.array([np.nan])], []):
+        with pytest.raises(ValueError, match="curvatures"):
+            effective_learning_rates(bad)
+
+
+def test_glorot_starts_with_the_spread_of_rates_the_paper_reports_and_paper_uniform_does_not(sample):
+    """Section III.C: first-pass rates from 7e-5 to 0.016. Chapter 13 draws its conclusion from this."""
+    from lenet_course.curvature import backpropagated_curvature
+
+    inputs = preprocess(sample.x_train[:200], "paper")
+    spread = {}
+    for initializer in ("paper", "glorot"):
+        h = backpropagated_curvature(build_paper_recipe(seed=0, initializer=initializer), inputs)
+        rates = effective_learning_rates(h)
+        spread[initializer] = (rates.min(), np.median(rates), rates.max())
+    low, median, _ = spread["paper"]
+    assert median > 0.99 * 0.0005 / 0.02 and low > 1e-4  # tiny h: nearly every step eta / mu
+    low, median, high = spread["glorot"]
+    assert 2e-5 < low < 2e-4 and 0.005 < high < 0.025 and high / low > 100

@@ -1,8 +1,11 @@
 import gzip
 import hashlib
+import importlib.util
 import json
 import re
+import shlex
 import struct
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -47,6 +50,7 @@ def test_reproduce_prints_each_pass_and_ends_with_the_test_error(mnist_home, tmp
     history_file = tmp_path / "history.json"
     lines = run(mnist_home, "--history-out", str(history_file))
     assert "validation split" in lines[0] and "official test set found" in lines[1]
+    assert "first 300 training digits (the paper used all 400: --all-training-digits)" in lines[1]
     assert sum(bool(PASS_LINE.match(line)) for line in lines) == 2
     assert re.fullmatch(r"test error: \d+\.\d\d% \(paper: 0\.95%\)", lines[-1])
     assert sum(line.startswith("test error") for line in lines) == 1
@@ -131,3 +135,30 @@ def test_reproduce_refuses_a_corrupted_test_set_instead_of_skipping_it(mnist_hom
     (mnist_home / "t10k-labels-idx1-ubyte.gz").write_bytes(gzip.compress(idx_bytes(np.zeros(100))))
     with pytest.raises(OSError, match=r"t10k-labels-idx1-ubyte\.gz is corrupted"):
         run(mnist_home)
+
+
+def test_every_shipped_command_still_trains_the_recipe_it_records():
+    """Each entry says how to recompute it: its command, parsed with today's defaults."""
+    from lenet_course.reproduce import shipped_history
+
+    shipped = shipped_history()
+    for name, history in {**shipped["runs"], **shipped["ablation"], **shipped["choices"]}.items():
+        today = vars(parse_args(shlex.split(history["command"])[3:]))
+        assert {key: today[key] for key in history["recipe"]} == history["recipe"], name
+
+
+def test_collect_spells_out_the_options_whose_default_changed():
+    spec = importlib.util.spec_from_file_location(
+        "collect_reproduction", Path(__file__).parents[1] / "tools" / "collect_reproduction.py")
+    collect = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(collect)
+    recipe = {key: value for key, value in vars(parse_args([])).items() if key != "history_out"}
+    history = {"command": "python -m lenet_course.reproduce --data-home DIR --seeds 0",
+               "recipe": {**recipe, "data_home": "DIR", "batch_size": 3, "rate_factor": 0.5}}
+    added = collect.explicit_options(history)
+    assert added == " --batch-size 3 --rate-factor 0.5"
+    parsed = vars(parse_args(shlex.split(history["command"] + added)[3:]))
+    assert {key: parsed[key] for key in history["recipe"]} == history["recipe"]
+    history["recipe"]["distortions"] = True
+    with pytest.raises(SystemExit, match="no longer trains its recipe"):
+        collect.explicit_options(history)

@@ -14,6 +14,23 @@ keeps the command that recomputes it.
 import argparse
 import json
 import re
+import shlex
+
+
+def explicit_options(history):
+    """Options to add to a run's command so that, with today's defaults, it still trains the
+    recipe it recorded (e.g. ``--batch-size 8`` once the default became 4)."""
+    from lenet_course.reproduce import parse_args
+
+    today = vars(parse_args(shlex.split(history["command"])[3:]))
+    added = ""
+    for key, value in history["recipe"].items():
+        if key in today and today[key] != value:
+            if isinstance(value, (bool, list)):
+                raise SystemExit(f"{history['command']!r} no longer trains its recipe ({key}={value!r})")
+            option = f"--{key.replace('_', '-')}"
+            added += f" {option} {value:g}" if isinstance(value, float) else f" {option} {value}"
+    return added
 
 
 def main(argv=None):
@@ -31,6 +48,7 @@ def main(argv=None):
         if home:
             history["command"] = history["command"].replace(home, "DIR")
         history["command"] = re.sub(r" --history-out \S+", "", history["command"])
+        history["command"] += explicit_options(history)
         return history
 
     shipped = {
