@@ -82,3 +82,11 @@ def test_notebooks_run_in_an_empty_folder_and_only_tagged_cells_may_raise(tmp_pa
     assert failed == [missing_module, repository_file, untagged_raise]
     out = capsys.readouterr().out
     assert "ModuleNotFoundError" in out and "FileNotFoundError" in out and "oops" in out
+
+
+def test_a_kernel_that_dies_is_tried_twice_then_reported(tmp_path, capsys):
+    """A kernel that fails (not a cell) gets a second chance, then the notebook fails with why."""
+    dies = write_notebook(tmp_path / "dies.ipynb", ("import os; os._exit(1)", []))
+    assert learner_env.execute_notebooks(Path(sys.prefix), [dies]) == [dies]
+    out = capsys.readouterr().out
+    assert "the kernel failed: DeadKernelError" in out

@@ -154,8 +154,12 @@ except CellExecutionError as error:
     print("  in the cell starting:", *("    " + line for line in source), sep="\n")
     print("  " + re.sub(r"\x1b\[[0-9;]*m", "", str(error).strip().splitlines()[-1])[:500])
     sys.exit(1)
+except Exception as error:  # the kernel did not start or died: retried once (KERNEL_FAILED)
+    print(f"  the kernel failed: {type(error).__name__}: {error}"[:500])
+    sys.exit(3)
 print(f"{time.time() - start:6.1f} s")
 """
+KERNEL_FAILED = 3  # RUNNER's exit status when the kernel, not a cell, failed
 
 
 def execute_notebooks(environment, notebooks, jobs=2):
@@ -170,9 +174,13 @@ def execute_notebooks(environment, notebooks, jobs=2):
         env.pop("PYTHONPATH", None)
 
         def execute(notebook):
-            folder = Path(tempfile.mkdtemp(dir=scratch))
-            return subprocess.run([python, "-c", RUNNER, str(Path(notebook).resolve()), str(folder)],
-                                  cwd=folder, env=env, capture_output=True, text=True)
+            for attempt in range(2):  # a kernel that failed to start gets a second chance
+                folder = Path(tempfile.mkdtemp(dir=scratch))
+                result = subprocess.run([python, "-c", RUNNER, str(Path(notebook).resolve()), str(folder)],
+                                        cwd=folder, env=env, capture_output=True, text=True)
+                if result.returncode != KERNEL_FAILED:
+                    break
+            return result
 
         failed = []
         with ThreadPoolExecutor(max_workers=jobs) as pool:
