@@ -222,7 +222,8 @@ def effective_learning_rates(curvatures, eta=PAPER_ETA_STAGES[0][1], mu=PAPER_MU
         >>> [round(float(r), 4) for r in rates]
         [0.025, 0.001, 0.0001]
     """
-    h = np.concatenate([np.ravel(np.asarray(part, dtype="float64")) for part in curvatures] or [[]])
+    parts = [np.ravel(np.asarray(part, dtype="float64")) for part in curvatures]
+    h = np.concatenate(parts) if parts else np.empty(0)
     if h.size == 0 or (h < 0).any() or not np.isfinite(h).all():
         raise ValueError("Expected finite curvatures >= 0, at least one.")
     return eta / (mu + h)

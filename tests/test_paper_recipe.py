@@ -145,5 +145,5 @@ def test_glorot_starts_with_the_spread_of_rates_the_paper_reports_and_paper_unif
         spread[initializer] = (rates.min(), np.median(rates), rates.max())
     low, median, _ = spread["paper"]
     assert median > 0.99 * 0.0005 / 0.02 and low > 1e-4  # tiny h: nearly every step eta / mu
-    low, median, high = spread["glorot"]
+    low, _, high = spread["glorot"]
     assert 2e-5 < low < 2e-4 and 0.005 < high < 0.025 and high / low > 100

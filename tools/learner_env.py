@@ -141,7 +141,7 @@ def run_package_tests(environment):
 RUNNER = r"""
 import re, sys, time, nbformat
 from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionError
+from nbclient.exceptions import CellExecutionError, CellTimeoutError
 path, cwd = sys.argv[1], sys.argv[2]
 notebook = nbformat.read(path, as_version=4)
 start = time.time()
@@ -154,6 +154,8 @@ except CellExecutionError as error:
     print("  in the cell starting:", *("    " + line for line in source), sep="\n")
     print("  " + re.sub(r"\x1b\[[0-9;]*m", "", str(error).strip().splitlines()[-1])[:500])
     sys.exit(1)
+except CellTimeoutError:
+    raise  # a cell that runs too long is the notebook's doing: no second try
 except Exception as error:  # the kernel did not start or died: retried once (KERNEL_FAILED)
     print(f"  the kernel failed: {type(error).__name__}: {error}"[:500])
     sys.exit(3)
