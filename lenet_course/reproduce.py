@@ -27,6 +27,7 @@ import argparse
 import json
 import os
 import platform
+import shlex
 import sys
 import time
 
@@ -40,6 +41,7 @@ from .paper_recipe import CURVATURE_METHODS, DEFAULT_J
 SHIPPED_HISTORY = Path(__file__).parent / "_data" / "reproduction_history.json"
 PAPER_TEST_ERROR = {False: 0.0095, True: 0.0080}  # without / with distortions
 PAPER_PASSES = 20
+COMMAND = "python -m lenet_course.reproduce"
 # Updates after every 8 digits, not every digit as in the paper. Per digit, at the paper's
 # eta, training goes astray: 23.56% and 8.17% validation error after passes 1 and 2 (seed
 # 0), against 3.57% and 2.19% with 8 digits per update. At eta / 8 per digit it ends at
@@ -58,7 +60,7 @@ DEFAULT_THREADS = 1
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
-        prog="python -m lenet_course.reproduce",
+        prog=COMMAND,
         description="Train LeNet-5 with the paper's recipe on full MNIST and report its error.")
     parser.add_argument("--data-home", default=None,
                         help="folder with the MNIST IDX files or mnist.npz (default: "
@@ -104,6 +106,20 @@ def parse_args(argv=None):
     except ValueError as error:
         parser.error(str(error))
     return args
+
+
+def parse_command(command):
+    """The arguments of a written-out command, ``python -m lenet_course.reproduce ...``,
+    parsed with today's defaults (a shipped entry's command, say).
+
+    Example:
+        >>> parse_command("python -m lenet_course.reproduce --seeds 1 2").seeds
+        [1, 2]
+    """
+    words = shlex.split(command)
+    if words[:3] != COMMAND.split():
+        raise ValueError(f"Expected a command starting with {COMMAND!r}. Received: {command!r}")
+    return parse_args(words[3:])
 
 
 def distortion_ranges(args):
@@ -259,7 +275,7 @@ def main(argv=None, out=print):
         out(line)
     if args.history_out:
         history = {
-            "command": "python -m lenet_course.reproduce " + " ".join(argv if argv is not None else sys.argv[1:]),
+            "command": f"{COMMAND} " + shlex.join(argv if argv is not None else sys.argv[1:]),
             "data": data.description, "recipe": {k: v for k, v in vars(args).items() if k != "history_out"},
             "machine": machine(), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "runs": runs,
         }

@@ -3,7 +3,6 @@ import hashlib
 import importlib.util
 import json
 import re
-import shlex
 import struct
 from pathlib import Path
 
@@ -12,7 +11,7 @@ import pytest
 
 from lenet_course import data as data_module
 from lenet_course.data import DIGITS_SHA256, IDX_FILES
-from lenet_course.reproduce import main, parse_args
+from lenet_course.reproduce import main, parse_args, parse_command
 
 
 def idx_bytes(array):
@@ -57,6 +56,8 @@ def test_reproduce_prints_each_pass_and_ends_with_the_test_error(mnist_home, tmp
     history = json.loads(history_file.read_text())
     run0 = history["runs"][0]
     assert history["recipe"]["optimizer"] == "sdlm" and history["machine"]["cpu_count"] >= 1
+    recomputed = vars(parse_command(history["command"]))  # the command it saves trains it again
+    assert {key: recomputed[key] for key in history["recipe"]} == history["recipe"]
     assert run0["seed"] == 0 and [row["pass"] for row in run0["passes"]] == [1, 2]
     assert 0 <= run0["test_error"] <= 1 and run0["passes"][-1]["validation_error"] == run0["validation_error"]
     assert f"{100 * run0['test_error']:.2f}%" in lines[-1]  # one seed: the line is its error
@@ -143,8 +144,15 @@ def test_every_shipped_command_still_trains_the_recipe_it_records():
 
     shipped = shipped_history()
     for name, history in {**shipped["runs"], **shipped["ablation"], **shipped["choices"]}.items():
-        today = vars(parse_args(shlex.split(history["command"])[3:]))
+        today = vars(parse_command(history["command"]))
         assert {key: today[key] for key in history["recipe"]} == history["recipe"], name
+
+
+def test_a_written_out_command_parses_only_as_the_reproduce_command():
+    assert parse_command("python -m lenet_course.reproduce --data-home 'a folder' --j 5").j == 5
+    assert parse_command("python -m lenet_course.reproduce --data-home 'a folder'").data_home == "a folder"
+    with pytest.raises(ValueError, match="Expected a command starting with"):
+        parse_command("python -m lenet_course.train --j 5")
 
 
 def test_collect_spells_out_the_options_whose_default_changed():
@@ -157,7 +165,7 @@ def test_collect_spells_out_the_options_whose_default_changed():
                "recipe": {**recipe, "data_home": "DIR", "batch_size": 3, "rate_factor": 0.5}}
     added = collect.explicit_options(history)
     assert added == " --batch-size 3 --rate-factor 0.5"
-    parsed = vars(parse_args(shlex.split(history["command"] + added)[3:]))
+    parsed = vars(parse_command(history["command"] + added))
     assert {key: parsed[key] for key in history["recipe"]} == history["recipe"]
     history["recipe"]["distortions"] = True
     with pytest.raises(SystemExit, match="no longer trains its recipe"):

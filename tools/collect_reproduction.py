@@ -14,15 +14,14 @@ keeps the command that recomputes it.
 import argparse
 import json
 import re
-import shlex
 
 
 def explicit_options(history):
     """Options to add to a run's command so that, with today's defaults, it still trains the
     recipe it recorded (e.g. ``--batch-size 8`` once the default became 4)."""
-    from lenet_course.reproduce import parse_args
+    from lenet_course.reproduce import parse_command
 
-    today = vars(parse_args(shlex.split(history["command"])[3:]))
+    today = vars(parse_command(history["command"]))
     added = ""
     for key, value in history["recipe"].items():
         if key in today and today[key] != value:

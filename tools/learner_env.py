@@ -138,11 +138,12 @@ def run_package_tests(environment):
     run(command, cwd=ROOT)
 
 
+KERNEL_FAILED = 3  # RUNNER's exit status when the kernel, not a cell, failed: worth a second try
 RUNNER = r"""
 import re, sys, time, nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError
-path, cwd = sys.argv[1], sys.argv[2]
+path, cwd, kernel_failed = sys.argv[1], sys.argv[2], int(sys.argv[3])
 notebook = nbformat.read(path, as_version=4)
 start = time.time()
 try:
@@ -156,12 +157,11 @@ except CellExecutionError as error:
     sys.exit(1)
 except CellTimeoutError:
     raise  # a cell that runs too long is the notebook's doing: no second try
-except Exception as error:  # the kernel did not start or died: retried once (KERNEL_FAILED)
+except Exception as error:  # the kernel did not start or died
     print(f"  the kernel failed: {type(error).__name__}: {error}"[:500])
-    sys.exit(3)
+    sys.exit(kernel_failed)
 print(f"{time.time() - start:6.1f} s")
 """
-KERNEL_FAILED = 3  # RUNNER's exit status when the kernel, not a cell, failed
 
 
 def execute_notebooks(environment, notebooks, jobs=2):
@@ -178,7 +178,8 @@ def execute_notebooks(environment, notebooks, jobs=2):
         def execute(notebook):
             for attempt in range(2):  # a kernel that failed to start gets a second chance
                 folder = Path(tempfile.mkdtemp(dir=scratch))
-                result = subprocess.run([python, "-c", RUNNER, str(Path(notebook).resolve()), str(folder)],
+                result = subprocess.run([python, "-c", RUNNER, str(Path(notebook).resolve()), str(folder),
+                                         str(KERNEL_FAILED)],
                                         cwd=folder, env=env, capture_output=True, text=True)
                 if result.returncode != KERNEL_FAILED:
                     break
