@@ -196,8 +196,8 @@ def test_b_cannot_write_outside_its_working_folder(attacked):
 
 
 def test_c_cannot_reach_a_server_on_the_graders_loopback(attacked):
-    assert attacked["listener"].accepted == 0
     report = attacked["reports"]["c-connect"]
+    assert attacked["listener"].accepted == 0, report
     assert [e["kind"] for e in report["errors"]] == ["sandbox-blocked"], report["errors"]
     assert "no network" in report["reason"]
 
