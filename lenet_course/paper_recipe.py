@@ -15,7 +15,9 @@ Haffner, 1998):
 * ``CurvatureEstimator`` -- ``h`` re-estimated on a few hundred digits before
   every pass (a ``keras.callbacks.Callback``; the estimates live in
   ``lenet_course.curvature``); ``effective_learning_rates`` -- the steps
-  ``eta / (mu + h)`` they give, to set beside the range the paper reports.
+  ``eta / (mu + h)`` they give, to set beside the range the paper reports;
+  ``first_steps`` -- how far the first updates move the weights, and how stale
+  that leaves ``h``.
 * ``sdlm_learning_rate_schedule`` -- the paper's ``eta`` stages, 0.0005, 0.0002,
   0.0001, 0.00005, 0.00001 over passes 1-2, 3-5, 6-8, 9-12, 13-20.
 * ``build_paper_recipe`` -- LeNet-5 compiled with any combination of these
@@ -227,6 +229,53 @@ def effective_learning_rates(curvatures, eta=PAPER_ETA_STAGES[0][1], mu=PAPER_MU
     if h.size == 0 or (h < 0).any() or not np.isfinite(h).all():
         raise ValueError("Expected finite curvatures >= 0, at least one.")
     return eta / (mu + h)
+
+
+def first_steps(x, y, *, batch_size, digits=1000, seed=0, curvature_digits=PAPER_CURVATURE_DIGITS):
+    """What the recipe's first ``digits`` training digits do to its network, layer by layer.
+
+    Builds ``build_paper_recipe(seed=seed, initializer="glorot")``, estimates ``h`` on
+    ``curvature_digits`` of ``x`` (as before a pass), trains on ``digits`` digits at the
+    paper's first ``eta`` with ``batch_size`` digits per update (``eta`` on their mean),
+    and measures two things per layer with weights: how far its weights moved,
+    ``|w - w0| / |w0|``, and its median ``h`` estimated again on the same digits, as a
+    fraction of the ``h`` the steps were taken with. ``x`` are network inputs
+    (``preprocess(..., "paper")``), ``y`` labels.
+
+    Returns:
+        ``{layer name: (weights moved, h now / h before)}``.
+
+    Example:
+        >>> x = np.random.default_rng(0).normal(size=(16, 32, 32, 1)).astype("float32")
+        >>> steps = first_steps(x, np.arange(16) % 10, batch_size=8, digits=16, curvature_digits=8)
+        >>> list(steps)[:2], all(moved >= 0 for moved, _ in steps.values())
+        (['C1', 'C3'], True)
+    """
+    x = np.asarray(x, dtype="float32")
+    if not 1 <= digits <= len(x) or not 1 <= curvature_digits <= len(x) or batch_size < 1:
+        raise ValueError(f"Expected 1 <= digits, curvature_digits <= {len(x)} and batch_size >= 1. "
+                         f"Received: digits={digits}, curvature_digits={curvature_digits}, "
+                         f"batch_size={batch_size}")
+    keras.utils.set_random_seed(seed)
+    model = build_paper_recipe(seed=seed, initializer="glorot")
+    rng = np.random.default_rng(seed)
+    probe = x[np.sort(rng.choice(len(x), curvature_digits, replace=False))]
+    before = backpropagated_curvature(model, probe)
+    model.optimizer.set_curvature(model.trainable_variables, before)
+    model.optimizer.learning_rate = PAPER_ETA_STAGES[0][1]
+    kernels = {layer.name: layer.trainable_variables[0] for layer in model.layers
+               if layer.trainable_variables and len(layer.trainable_variables[0].shape) > 1}
+    start = {name: ops.convert_to_numpy(kernel) for name, kernel in kernels.items()}
+    chosen = rng.permutation(len(x))[:digits]
+    model.fit(x[chosen], np.asarray(y)[chosen], batch_size=batch_size, epochs=1, shuffle=False, verbose=0)
+    after = backpropagated_curvature(model, probe)
+    index = {id(v): i for i, v in enumerate(model.trainable_variables)}
+    result = {}
+    for name, kernel in kernels.items():
+        moved = np.linalg.norm(ops.convert_to_numpy(kernel) - start[name]) / np.linalg.norm(start[name])
+        i = index[id(kernel)]
+        result[name] = (float(moved), float(np.median(after[i]) / np.median(before[i])))
+    return result
 
 
 def sdlm_eta(epoch):

@@ -10,6 +10,7 @@ from lenet_course.paper_recipe import (
     PaperUniform,
     build_paper_recipe,
     effective_learning_rates,
+    first_steps,
     sdlm_eta,
     sdlm_learning_rate_schedule,
 )
@@ -147,3 +148,26 @@ def test_glorot_starts_with_the_spread_of_rates_the_paper_reports_and_paper_unif
     assert median > 0.99 * 0.0005 / 0.02 and low > 1e-4  # tiny h: nearly every step eta / mu
     low, _, high = spread["glorot"]
     assert 2e-5 < low < 2e-4 and 0.005 < high < 0.025 and high / low > 100
+
+
+def test_per_digit_first_steps_go_farther_and_leave_h_behind_as_chapter_13_says(sample):
+    """Chapter 13's reading of its table, on the chapter's own digits (1,000 of the first 2,000)."""
+    inputs, labels = preprocess(sample.x_train[:2000], "paper"), sample.y_train[:2000]
+    per_digit = first_steps(inputs, labels, batch_size=1, seed=0)
+    per_8 = first_steps(inputs, labels, batch_size=8, seed=0)
+    assert list(per_digit) == ["C1", "C3", "C5", "F6"]
+    for name in per_digit:
+        assert per_digit[name][0] > 2 * per_8[name][0], name  # "about three times as far"
+    assert per_digit["C1"][1] < 0.1 and per_digit["C3"][1] < 0.1  # "a few hundredths"
+    assert all(0.25 < per_8[name][1] < 4 for name in ("C1", "C3", "C5"))  # "within a few times"
+    assert per_digit["F6"][1] > 1 and per_8["F6"][1] > 1  # "F6's grows either way"
+
+
+def test_first_steps_is_repeatable_and_rejects_bad_arguments(sample):
+    inputs, labels = preprocess(sample.x_train[:64], "paper"), sample.y_train[:64]
+    once = first_steps(inputs, labels, batch_size=4, digits=32, curvature_digits=16, seed=3)
+    assert once == first_steps(inputs, labels, batch_size=4, digits=32, curvature_digits=16, seed=3)
+    for bad in ({"digits": 65}, {"digits": 0}, {"curvature_digits": 0}, {"batch_size": 0}):
+        arguments = {"batch_size": 4, "digits": 32, "curvature_digits": 16, **bad}
+        with pytest.raises(ValueError, match="Expected 1 <= digits"):
+            first_steps(inputs, labels, **arguments)
