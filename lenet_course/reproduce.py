@@ -292,13 +292,15 @@ def shipped_history(path=SHIPPED_HISTORY):
     """The full-data runs shipped with the package (see ``tools/collect_reproduction.py``).
 
     A dict: ``"about"`` (what was run, how to recompute), ``"runs"`` (name ->
-    history as ``--history-out`` writes it), ``"ablation"`` and ``"choices"``
-    (name -> history of the runs that chose a setting).
+    history as ``--history-out`` writes it), ``"ablation"`` (one change to the
+    recipe per entry, every entry the same passes and seeds), ``"long_ablation"``
+    (some of those changes trained for more passes) and ``"choices"`` (name ->
+    history of the runs that chose a setting).
 
     Example:
         >>> history = shipped_history()
         >>> sorted(history)
-        ['ablation', 'about', 'choices', 'runs']
+        ['ablation', 'about', 'choices', 'long_ablation', 'runs']
     """
     with open(path) as file:
         return json.load(file)

@@ -121,15 +121,21 @@ def test_the_shipped_full_data_run_is_of_the_commands_own_recipe():
     assert distorted_run["distortions"] and not recipe_run["recipe"]["distortions"]
     for key in (*recipe_keys, "distorted_copies", "translation", "scaling", "squeezing", "shearing"):
         assert distorted_run[key] == defaults[key], key
-    for name, history in {**shipped["runs"], **shipped["ablation"], **shipped["choices"]}.items():
+    for name, history in {**shipped["runs"], **shipped["ablation"], **shipped["long_ablation"],
+                          **shipped["choices"]}.items():
         assert history["command"].startswith("python -m lenet_course.reproduce"), name
         assert history["machine"]["cpu_count"] >= 1 and "full MNIST" in history["data"]
         for run in history["runs"]:
             assert [row["pass"] for row in run["passes"]] == list(range(1, history["recipe"]["passes"] + 1))
             assert all(0 <= row["validation_error"] <= 1 and row["seconds"] > 0 for row in run["passes"])
             assert run["validation_error"] == run["passes"][-1]["validation_error"]
-    rows = ablation_rows(shipped["ablation"])
-    assert len({(passes, tuple(seeds)) for _, passes, seeds, _, _ in rows}) == 1  # like for like
+    for table in ("ablation", "long_ablation"):
+        rows = ablation_rows(shipped[table])
+        assert len({(passes, tuple(seeds)) for _, passes, seeds, _, _ in rows}) == 1, table  # like for like
+    assert set(shipped["long_ablation"]) <= set(shipped["ablation"])
+    for name, history in shipped["long_ablation"].items():  # the same change, only longer
+        short = shipped["ablation"][name]["recipe"]
+        assert {**history["recipe"], "passes": short["passes"]} == short, name
 
 
 def test_reproduce_refuses_a_corrupted_test_set_instead_of_skipping_it(mnist_home):
@@ -143,7 +149,8 @@ def test_every_shipped_command_still_trains_the_recipe_it_records():
     from lenet_course.reproduce import shipped_history
 
     shipped = shipped_history()
-    for name, history in {**shipped["runs"], **shipped["ablation"], **shipped["choices"]}.items():
+    for name, history in {**shipped["runs"], **shipped["ablation"], **shipped["long_ablation"],
+                          **shipped["choices"]}.items():
         today = vars(parse_command(history["command"]))
         assert {key: today[key] for key in history["recipe"]} == history["recipe"], name
 

@@ -1,10 +1,11 @@
 """Merge histories written by ``python -m lenet_course.reproduce --history-out`` into the shipped file.
 
     python tools/collect_reproduction.py OUT.json --run NAME FILE [--run NAME FILE ...]
-        [--ablation NAME FILE [--ablation NAME FILE ...]]
+        [--ablation NAME FILE ...] [--long-ablation NAME FILE ...] [--choice NAME FILE ...]
 
 ``--run`` entries are full runs shown per pass in chapter 13; ``--ablation``
-entries (one file per configuration, all seeds in it) become the ablation table;
+entries (one file per configuration, all seeds in it) become the ablation table,
+``--long-ablation`` entries (the same configurations, trained longer) its second column;
 ``--choice`` entries are the short runs that chose a setting.
 The shipped ``lenet_course/_data/reproduction_history.json`` was made this way
 from runs on the official MNIST training digits (validation split); each entry
@@ -37,6 +38,8 @@ def main(argv=None):
     parser.add_argument("out")
     parser.add_argument("--run", nargs=2, action="append", default=[], metavar=("NAME", "FILE"))
     parser.add_argument("--ablation", nargs=2, action="append", default=[], metavar=("NAME", "FILE"))
+    parser.add_argument("--long-ablation", nargs=2, action="append", default=[], metavar=("NAME", "FILE"),
+                        help="an --ablation entry's configuration trained for more passes")
     parser.add_argument("--choice", nargs=2, action="append", default=[], metavar=("NAME", "FILE"),
                         help="runs that chose a setting on the validation split")
     args = parser.parse_args(argv)
@@ -58,6 +61,7 @@ def main(argv=None):
                   "tools/collect_reproduction.py."),
         "runs": {name: load(path) for name, path in args.run},
         "ablation": {name: load(path) for name, path in args.ablation},
+        "long_ablation": {name: load(path) for name, path in args.long_ablation},
         "choices": {name: load(path) for name, path in args.choice},
     }
     with open(args.out, "w") as file:
