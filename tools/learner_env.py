@@ -176,7 +176,7 @@ def execute_notebooks(environment, notebooks, jobs=2):
         env.pop("PYTHONPATH", None)
 
         def execute(notebook):
-            for attempt in range(2):  # a kernel that failed to start gets a second chance
+            for _ in range(2):  # a kernel that failed to start gets a second chance
                 folder = Path(tempfile.mkdtemp(dir=scratch))
                 result = subprocess.run([python, "-c", RUNNER, str(Path(notebook).resolve()), str(folder),
                                          str(KERNEL_FAILED)],
