@@ -813,11 +813,15 @@ def plot_runs(runs, *, title=None, ylabel="held-out accuracy", fmt="{:.1%}"):
 
 
 def plot_reproduction(runs, *, reference=None, reference_label="the paper", title=None):
-    """Validation error per pass of full-data reproduction runs (``lenet_course.reproduce`` history).
+    """Error per pass of full-data reproduction runs (``lenet_course.reproduce`` history).
+
+    Each run's validation error is a solid line; its training error, where the
+    history has one, a dashed line of the same colour.
 
     Args:
         runs: ``{name: run}``, each run a dict with ``"passes"``: a list of
-            ``{"pass": n, "validation_error": e}`` (as ``--history-out`` writes them).
+            ``{"pass": n, "validation_error": e}``, optionally with ``"training_error"``
+            (as ``--history-out`` writes them).
         reference: an error rate drawn as a dashed line -- only for runs that are
             like for like with it (full training data, 20 passes).
 
@@ -834,7 +838,11 @@ def plot_reproduction(runs, *, reference=None, reference_label="the paper", titl
     fig, ax = plt.subplots(figsize=(7, 3.6))
     for name, run in runs.items():
         passes = [row["pass"] for row in run["passes"]]
-        ax.plot(passes, [100 * row["validation_error"] for row in run["passes"]], "o-", markersize=4, label=name)
+        validation = [100 * row["validation_error"] for row in run["passes"]]
+        (line,) = ax.plot(passes, validation, "o-", markersize=4, label=f"{name}, validation")
+        if all("training_error" in row for row in run["passes"]):
+            training = [100 * row["training_error"] for row in run["passes"]]
+            ax.plot(passes, training, "--", color=line.get_color(), label=f"{name}, training")
     if reference is not None:
         ax.axhline(100 * reference, color="crimson", linestyle="--", label=f"{reference_label}: {reference:.2%}")
     ax.set_yscale("log")
@@ -843,7 +851,7 @@ def plot_reproduction(runs, *, reference=None, reference_label="the paper", titl
     ax.yaxis.set_minor_formatter(NullFormatter())
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # passes are whole
     ax.set_xlabel("pass")
-    ax.set_ylabel("validation error")
+    ax.set_ylabel("error")
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8)
     if title:

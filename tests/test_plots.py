@@ -330,3 +330,15 @@ def test_plot_reproduction_draws_each_run_in_percent():
     np.testing.assert_allclose(lines[1].get_ydata(), [5.0, 2.0, 1.1])
     with pytest.raises(ValueError, match="non-empty dict"):
         plot_reproduction({})
+
+
+def test_plot_reproduction_dashes_the_training_error_in_the_runs_colour():
+    from lenet_course.plots import plot_reproduction
+
+    rows = [(1, 0.05, 0.04), (2, 0.02, 0.01)]
+    trained = {"passes": [{"pass": p, "validation_error": v, "training_error": t} for p, v, t in rows]}
+    plain = {"passes": [{"pass": p, "validation_error": v} for p, v, _ in rows]}
+    lines = plot_reproduction({"a": trained, "b": plain}).axes[0].lines
+    assert [line.get_label() for line in lines] == ["a, validation", "a, training", "b, validation"]
+    np.testing.assert_allclose(lines[1].get_ydata(), [4.0, 1.0])
+    assert lines[1].get_linestyle() == "--" and lines[1].get_color() == lines[0].get_color()
