@@ -19,7 +19,9 @@ import keras
 import numpy as np
 
 from .data import check_images, pad_to_32, paper_scale, unit_scale
-from .layers import C3_TABLE, PartialConv2D, RBFLoss, RBFOutput, Subsampling, rbf_accuracy, scaled_tanh
+from .layers import (
+    C3_TABLE, PartialConv2D, RBFLoss, RBFOutput, Subsampling, rbf_accuracy, rbf_predict, scaled_tanh,
+)
 from .reference import PAPER_COUNTS  # noqa: F401 (kept in reference, so that checks read it without Keras)
 
 VARIANTS = ("paper", "keras", "modern")
@@ -182,10 +184,23 @@ def predict_digits(model, images, *, batch_size=256):
         >>> predict_digits(build_lenet5("paper"), data.x_test[:3])  # doctest: +SKIP
         array([7, 2, 1])
     """
-    variant = variant_of(model)
-    outputs = model.predict(preprocess(images, variant), batch_size=batch_size, verbose=0)
-    if variant == "paper":
-        return np.argmin(outputs, axis=-1)
+    return read_digits(model, preprocess(images, variant_of(model)), batch_size=batch_size)
+
+
+def read_digits(model, inputs, *, batch_size=256):
+    """The digit (0-9) a model built by ``build_lenet5`` reads in each of its own inputs.
+
+    ``predict_digits`` without the preprocessing: for inputs already made by
+    ``preprocess``, as a training loop that reads the same digits every pass has.
+
+    Example:
+        >>> inputs = preprocess(np.zeros((2, 28, 28), "uint8"), "paper")
+        >>> read_digits(build_lenet5("paper"), inputs).shape
+        (2,)
+    """
+    outputs = model.predict(inputs, batch_size=batch_size, verbose=0)
+    if variant_of(model) == "paper":
+        return rbf_predict(outputs)
     return np.argmax(outputs, axis=-1)
 
 

@@ -835,7 +835,7 @@ def plot_reproduction(runs, *, reference=None, reference_label="the paper", titl
 
     if not isinstance(runs, dict) or not runs:
         raise ValueError(f"Expected runs as a non-empty dict {{name: run}}. Received: {type(runs).__name__}")
-    fig, ax = plt.subplots(figsize=(7, 3.6))
+    fig, ax = plt.subplots(figsize=(7, 4.6), layout="constrained")
     for name, run in runs.items():
         passes = [row["pass"] for row in run["passes"]]
         validation = [100 * row["validation_error"] for row in run["passes"]]
@@ -853,8 +853,8 @@ def plot_reproduction(runs, *, reference=None, reference_label="the paper", titl
     ax.set_xlabel("pass")
     ax.set_ylabel("error")
     ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=8)
+    # Below the axes: the lines stay clear of it, also at a phone's width.
+    fig.legend(fontsize=8, loc="outside lower center", frameon=False)
     if title:
         ax.set_title(title, fontsize=10)
-    fig.tight_layout()
     return fig

@@ -6,14 +6,15 @@
 Trains ``build_paper_recipe`` (``lenet_course.paper_recipe``: stochastic diagonal
 Levenberg-Marquardt with the paper's eta stages and mu, h the paper's
 backpropagated second derivatives re-estimated on 500 digits before every pass, the
-MAP loss, the bitmap codes) for 20 passes on the
-first 50,000 official training digits, printing after every pass its time, the
-error on those training digits and on the last 10,000 (the validation split). Settings are chosen on that
-split only. When the data home also holds the official test set, the last line
-is ``test error: X.XX% (paper: 0.95%)`` (0.80% with ``--distortions``): the
-trained networks' error on the 10,000 test digits, averaged over the seeds.
+MAP loss, the bitmap codes) for 20 passes on the first 50,000 official training
+digits, printing after every pass its time, the error on those training digits and
+on the last 10,000 (the validation split). Settings are chosen on that split only.
+When the data home also holds the official test set, the last line is
+``test error: X.XX% (paper: 0.95%)`` (0.80% with ``--distortions``): the trained
+networks' error on the 10,000 test digits, averaged over the seeds.
 ``--all-training-digits`` trains on all 60,000 training digits, as the paper did,
-with the settings chosen on the split (no validation error then; it needs the test set).
+with the settings chosen on the split (no validation error then; it needs the test
+set).
 
 With ``--distortions`` a pass is the paper's distorted training set: every digit
 as it is and nine randomly distorted copies of it (``distorted_dataset``).
@@ -36,6 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from .distortions import DISTORTION_RANGES, PAPER_DISTORTED_COPIES, check_ranges
+from .models import read_digits
 from .paper_recipe import CURVATURE_METHODS, DEFAULT_J
 
 SHIPPED_HISTORY = Path(__file__).parent / "_data" / "reproduction_history.json"
@@ -193,9 +195,8 @@ class PassReport:
             def on_epoch_end(self, epoch, logs=None):
                 seconds = time.perf_counter() - self.start
                 row = {"pass": epoch + 1, "seconds": seconds, "loss": float(logs["loss"])}
-                x, y = self.training  # the digit read is the nearest code, as in predict_digits
-                read = np.argmin(self.model.predict(x, batch_size=256, verbose=0), axis=-1)
-                row["training_error"] = float(np.mean(read != y))
+                x, y = self.training
+                row["training_error"] = float(np.mean(read_digits(self.model, x) != y))
                 measured = f"training error {row['training_error']:.2%}"
                 if "val_rbf_accuracy" in logs:  # not when trained on every training digit
                     row["validation_error"] = 1 - float(logs["val_rbf_accuracy"])
@@ -316,6 +317,20 @@ def shipped_history(path=SHIPPED_HISTORY):
     """
     with open(path) as file:
         return json.load(file)
+
+
+def recipe_runs(shipped):
+    """The shipped runs of the recipe itself (no distortions), one per seed: name -> run.
+
+    ``shipped`` is ``shipped_history()``; each run is as ``--history-out`` writes
+    one seed's (``"seed"``, ``"passes"``, ``"validation_error"``, ...).
+
+    Example:
+        >>> sorted(run["seed"] for run in recipe_runs(shipped_history()).values())
+        [0, 1, 2, 3, 4]
+    """
+    return {name: history["runs"][0] for name, history in shipped["runs"].items()
+            if name.startswith("paper recipe") and "distortions" not in name}
 
 
 def ablation_rows(ablation):

@@ -9,6 +9,7 @@ from lenet_course.models import (
     build_lenet5,
     layer_table,
     predict_digits,
+    read_digits,
     preprocess,
     variant_of,
 )
@@ -99,6 +100,25 @@ def test_predict_digits_reads_raw_images_for_every_variant(variant, sample):
     labels = predict_digits(model, sample.x_test[:7])
     assert labels.shape == (7,) and labels.dtype.kind == "i" and set(labels) <= set(range(10))
     assert predict_digits(model, sample.x_test[0]).shape == (1,)
+
+
+def test_read_digits_reads_the_nearest_code_from_preprocessed_inputs(sample):
+    model = build_lenet5("paper", seed=1)
+    inputs = preprocess(sample.x_test[:50], "paper")
+    f6 = apply_layers(model, inputs, ["C1", "S2", "C3", "S4", "C5", "flatten", "F6"])
+    codes = model.get_layer("output").codes
+    nearest = np.argmin(((f6[:, None, :] - codes[None]) ** 2).sum(-1), axis=-1)
+    read = read_digits(model, inputs)
+    np.testing.assert_array_equal(read, nearest)
+    assert len(set(read)) > 1  # untrained, yet not one constant answer
+    np.testing.assert_array_equal(read, predict_digits(model, sample.x_test[:50]))
+
+
+def test_read_digits_reads_the_largest_softmax_output_of_the_other_variants(sample):
+    model = build_lenet5("modern", seed=1)
+    inputs = preprocess(sample.x_test[:50], "modern")
+    largest = np.argmax(keras.ops.convert_to_numpy(model(inputs)), axis=-1)
+    np.testing.assert_array_equal(read_digits(model, inputs), largest)
 
 
 def test_predict_digits_bad_input_says_the_expected_shape(paper):

@@ -167,19 +167,19 @@ def test_the_shipped_recipe_runs_fit_their_training_digits_less_closely_than_the
     validation error within a fifth of a point of the paper's step from training to test error;
     the runs that fit more closely (chapter 9's SGD about as closely as the paper's) misread no
     fewer validation digits than two standard deviations between the recipe's seeds explain."""
-    from lenet_course.reproduce import PAPER_LEARNING_CURVE as paper, shipped_history
+    from lenet_course.reproduce import PAPER_LEARNING_CURVE as paper, recipe_runs, shipped_history
 
     shipped = shipped_history()
     after = paper["passes"] - 1
-    rows = [history["runs"][0]["passes"][after] for name, history in shipped["runs"].items()
-            if name.startswith("paper recipe") and "distortions" not in name]
+    rows = [run["passes"][after] for run in recipe_runs(shipped).values()]
     training = np.mean([row["training_error"] for row in rows])
     validation = [row["validation_error"] for row in rows]
     assert len(rows) >= 3 and training > 1.5 * paper["training_error"]
     step = np.mean(validation) - training
     assert abs(step - (paper["test_error"] - paper["training_error"])) < 0.002
-    closer = [shipped["choices"][f"updates every {n} digits, η × 1"] for n in (4, 2)]
-    closer = [history["runs"][0]["passes"][after] for history in closer + [shipped["runs"]["chapter 9's SGD"]]]
+    closer_histories = [shipped["choices"][f"updates every {n} digits, η × 1"] for n in (4, 2)]
+    closer_histories.append(shipped["runs"]["chapter 9's SGD"])
+    closer = [history["runs"][0]["passes"][after] for history in closer_histories]
     assert all(row["training_error"] < training for row in closer)
     assert closer[-1]["training_error"] < 1.2 * paper["training_error"]
     floor = np.mean(validation) - 2 * np.std(validation, ddof=1)
