@@ -69,23 +69,37 @@ class PaperUniform(keras.initializers.Initializer):
     it is ``in``. ``PartialConv2D`` passes each C3 map's own fan-in (75, 100 or
     150, by Table I). Pass ``fan_in`` to fix it.
 
+    The paper's reason asks for more than its formula gives: a unit's total input
+    ``sum_j w_j x_j`` over ``F`` inputs of unit spread has a spread of
+    ``sqrt(F)`` times the weights', so only weights ``~ 1 / sqrt(F)`` give every
+    unit the same; weights ``~ 1 / F`` shrink it as ``F`` grows. ``sqrt=True``
+    reads the formula that way: uniform in ``[-2.4 / sqrt(F), 2.4 / sqrt(F)]``
+    (the spread LeCun et al.'s "Efficient BackProp" recommends, 1998).
+
     Example:
         >>> w = PaperUniform(seed=0)((5, 5, 1, 6))
         >>> bool(float(ops.max(ops.abs(w))) <= 2.4 / 25)
+        True
+        >>> w = PaperUniform(seed=0, sqrt=True)((5, 5, 1, 6))
+        >>> bool(2.4 / 25 < float(ops.max(ops.abs(w))) <= 2.4 / 5)
         True
 
     Args:
         fan_in: the fan-in ``F``; default from the shape, as above.
         seed: as in Keras's random initializers.
+        sqrt: divide by ``sqrt(F)`` instead of ``F`` (above).
     """
 
     per_unit_fan_in = True  # PartialConv2D gives every output map its own fan-in
 
-    def __init__(self, fan_in=None, seed=None):
+    def __init__(self, fan_in=None, seed=None, sqrt=False):
         if fan_in is not None and not (isinstance(fan_in, (int, float)) and fan_in > 0):
             raise ValueError(f"Expected fan_in as a number > 0 or None. Received: fan_in={fan_in!r}")
+        if not isinstance(sqrt, bool):
+            raise ValueError(f"Expected sqrt as True or False. Received: sqrt={sqrt!r}")
         self.fan_in = fan_in
         self.seed = seed
+        self.sqrt = sqrt
         self._generator = keras.random.SeedGenerator(seed) if seed is not None else None
 
     def __call__(self, shape, dtype=None, fan_in=None):
@@ -95,12 +109,13 @@ class PaperUniform(keras.initializers.Initializer):
             if len(shape) < 2:
                 raise ValueError(f"Expected a kernel shape with a fan-in axis, or fan_in. Received: shape={shape}")
             fan_in = int(np.prod(shape[:-1]))
-        limit = PAPER_INIT_SCALE / np.asarray(fan_in, dtype="float32")
+        fan_in = np.asarray(fan_in, dtype="float32")
+        limit = PAPER_INIT_SCALE / (np.sqrt(fan_in) if self.sqrt else fan_in)
         unit = keras.random.uniform(shape, -1.0, 1.0, dtype=dtype, seed=self._generator)
         return unit * ops.cast(limit, unit.dtype)
 
     def get_config(self):
-        return {"fan_in": self.fan_in, "seed": self.seed}
+        return {"fan_in": self.fan_in, "seed": self.seed, "sqrt": self.sqrt}
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
@@ -322,7 +337,7 @@ def sdlm_learning_rate_schedule(factor=1.0, *, verbose=0):
 
 INGREDIENTS = {
     "optimizer": ("sdlm", "sgd"),
-    "initializer": ("paper", "glorot"),
+    "initializer": ("paper", "paper-sqrt", "glorot"),
     "loss": ("map", "rbf"),
     "codes": ("bitmaps", "random"),
 }
@@ -337,7 +352,8 @@ def build_paper_recipe(*, seed=0, optimizer="sdlm", initializer="paper", loss="m
         optimizer: ``"sdlm"`` (``DiagonalLevenbergMarquardt``; train it with
             ``CurvatureEstimator`` and ``sdlm_learning_rate_schedule``) or ``"sgd"``
             (chapter 9's SGD with momentum 0.9 at 0.01; ``paper_learning_rate_schedule``).
-        initializer: ``"paper"`` (``PaperUniform``) or ``"glorot"`` (Keras's default).
+        initializer: ``"paper"`` (``PaperUniform``), ``"paper-sqrt"``
+            (``PaperUniform(sqrt=True)``) or ``"glorot"`` (Keras's default).
         loss: ``"map"`` (``PaperMAPLoss``) or ``"rbf"`` (``RBFLoss``, distances / 16).
         codes: ``"bitmaps"`` (the paper's 7x12 digit drawings) or ``"random"``
             (random +-1 codes, the paper's choice for classes without a drawing).
@@ -358,7 +374,7 @@ def build_paper_recipe(*, seed=0, optimizer="sdlm", initializer="paper", loss="m
         random_codes = np.random.default_rng(seed).choice([-1.0, 1.0], size=(10, 84)).astype("float32")
     model = build_lenet5(
         "paper", seed=seed, codes=random_codes,
-        kernel_initializer=PaperUniform() if initializer == "paper" else None,
+        kernel_initializer=None if initializer == "glorot" else PaperUniform(sqrt=initializer == "paper-sqrt"),
     )
     if optimizer == "sdlm":
         opt = DiagonalLevenbergMarquardt()

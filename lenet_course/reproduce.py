@@ -38,7 +38,7 @@ import numpy as np
 
 from .distortions import DISTORTION_RANGES, PAPER_DISTORTED_COPIES, check_ranges
 from .models import read_digits
-from .paper_recipe import CURVATURE_METHODS, DEFAULT_J
+from .paper_recipe import CURVATURE_METHODS, DEFAULT_J, INGREDIENTS
 
 SHIPPED_HISTORY = Path(__file__).parent / "_data" / "reproduction_history.json"
 PAPER_TEST_ERROR = {False: 0.0095, True: 0.0080}  # without / with distortions
@@ -88,10 +88,12 @@ def parse_args(argv=None):
                         help="digits per update; the paper: 1")
     parser.add_argument("--rate-factor", type=float, default=DEFAULT_RATE_FACTOR,
                         help="multiplies the paper's eta stages (per batch-mean gradient)")
-    parser.add_argument("--optimizer", default="sdlm", choices=("sdlm", "sgd"))
-    parser.add_argument("--initializer", default="glorot", choices=("paper", "glorot"))
-    parser.add_argument("--loss", default="map", choices=("map", "rbf"))
-    parser.add_argument("--codes", default="bitmaps", choices=("bitmaps", "random"))
+    parser.add_argument("--optimizer", default="sdlm", choices=INGREDIENTS["optimizer"])
+    parser.add_argument("--initializer", default="glorot", choices=INGREDIENTS["initializer"],
+                        help="the paper's +-2.4 / fan-in, the same read as +-2.4 / sqrt(fan-in), "
+                             "or Glorot's (default)")
+    parser.add_argument("--loss", default="map", choices=INGREDIENTS["loss"])
+    parser.add_argument("--codes", default="bitmaps", choices=INGREDIENTS["codes"])
     parser.add_argument("--j", type=float, default=DEFAULT_J,
                         help="the constant j of the paper's loss (equation 9)")
     parser.add_argument("--curvature-digits", type=int, default=500)

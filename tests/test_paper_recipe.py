@@ -35,11 +35,38 @@ def test_c3_gets_each_maps_own_fan_in():
         assert 0.9 * 2.4 / (25 * fan) < largest <= 2.4 / (25 * fan)
 
 
+def test_paper_uniform_read_with_sqrt_divides_by_the_root_of_the_fan_in():
+    weights = keras.ops.convert_to_numpy(PaperUniform(seed=1, sqrt=True)((5, 5, 16, 120)))
+    limit = 2.4 / 20  # sqrt(400)
+    assert np.abs(weights).max() <= limit and np.abs(weights).max() > 0.95 * limit
+    layer = PartialConv2D(C3_TABLE, 5, kernel_initializer=PaperUniform(seed=0, sqrt=True))
+    layer.build((None, 14, 14, 6))
+    kernel = keras.ops.convert_to_numpy(layer.kernel)
+    inputs_of_map = C3_TABLE.sum(axis=0)[np.nonzero(C3_TABLE)[1]]
+    for fan in (3, 4, 6):
+        largest = np.abs(kernel[:, :, inputs_of_map == fan]).max()
+        assert 0.9 * 2.4 / np.sqrt(25 * fan) < largest <= 2.4 / np.sqrt(25 * fan)
+
+
+def test_paper_uniform_read_with_sqrt_gives_every_unit_the_same_spread_of_total_input():
+    """The paper's reason for dividing by the fan-in, which only the square root fulfils."""
+    rng = np.random.default_rng(0)
+    spreads = {}
+    for sqrt in (False, True):
+        for fan_in in (25, 400):
+            w = keras.ops.convert_to_numpy(PaperUniform(seed=2, sqrt=sqrt)((fan_in, 2000)))
+            spreads[sqrt, fan_in] = (rng.normal(size=(500, fan_in)) @ w).std()
+    assert spreads[True, 400] == pytest.approx(spreads[True, 25], rel=0.05)
+    assert spreads[False, 400] < spreads[False, 25] / 3  # 1 / F: shrinks as sqrt(25 / 400)
+
+
 def test_paper_uniform_round_trips_and_rejects_a_bad_fan_in():
-    again = PaperUniform.from_config(PaperUniform(fan_in=7, seed=3).get_config())
-    assert again.fan_in == 7 and again.seed == 3
+    again = PaperUniform.from_config(PaperUniform(fan_in=7, seed=3, sqrt=True).get_config())
+    assert again.fan_in == 7 and again.seed == 3 and again.sqrt is True
     with pytest.raises(ValueError, match="fan_in"):
         PaperUniform(fan_in=0)
+    with pytest.raises(ValueError, match="sqrt"):
+        PaperUniform(sqrt="yes")
 
 
 def test_map_loss_matches_equation_9_in_numpy():
@@ -112,6 +139,8 @@ def test_recipe_switches_each_piece_and_round_trips(tmp_path):
     model = build_paper_recipe(seed=0, initializer="paper", codes="random")
     c1 = keras.ops.convert_to_numpy(model.get_layer("C1").kernel)
     assert np.abs(c1).max() <= 2.4 / 25
+    c1 = keras.ops.convert_to_numpy(build_paper_recipe(initializer="paper-sqrt").get_layer("C1").kernel)
+    assert 2.4 / 25 < np.abs(c1).max() <= 2.4 / 5
     codes = keras.ops.convert_to_numpy(model.get_layer("output").prototypes)
     assert set(np.unique(codes)) == {-1.0, 1.0} and not np.array_equal(codes, build_paper_recipe().get_layer(
         "output").codes)
@@ -140,7 +169,7 @@ def test_glorot_starts_with_the_spread_of_rates_the_paper_reports_and_paper_unif
 
     inputs = preprocess(sample.x_train[:200], "paper")
     spread = {}
-    for initializer in ("paper", "glorot"):
+    for initializer in ("paper", "paper-sqrt", "glorot"):
         h = backpropagated_curvature(build_paper_recipe(seed=0, initializer=initializer), inputs)
         rates = effective_learning_rates(h)
         spread[initializer] = (rates.min(), np.median(rates), rates.max())
@@ -148,6 +177,8 @@ def test_glorot_starts_with_the_spread_of_rates_the_paper_reports_and_paper_unif
     assert median > 0.99 * 0.0005 / 0.02 and low > 1e-4  # tiny h: nearly every step eta / mu
     low, _, high = spread["glorot"]
     assert 2e-5 < low < 2e-4 and 0.005 < high < 0.025 and high / low > 100
+    low, _, high = spread["paper-sqrt"]  # larger weights: some steps far below the paper's
+    assert low < 7e-5 / 4 and high < 0.016
 
 
 def test_per_digit_first_steps_go_farther_and_leave_h_behind_as_chapter_13_says(sample):

@@ -186,6 +186,23 @@ def test_the_shipped_recipe_runs_fit_their_training_digits_less_closely_than_the
     assert all(row["validation_error"] > floor for row in closer)
 
 
+def test_the_paper_initialisation_read_with_sqrt_trains_level_with_glorot():
+    """Chapter 13's reading of its ablation: read as +-2.4 / sqrt(fan-in), the paper's
+    initialisation learns from the first passes (the literal reading stays at chance with
+    seed 0) and ends within two standard deviations between seeds of the recipe's Glorot."""
+    from lenet_course.reproduce import ablation_rows, shipped_history
+
+    shipped = shipped_history()
+    short = {row[0]: row for row in ablation_rows(shipped["ablation"])}
+    longer = {row[0]: row for row in ablation_rows(shipped["long_ablation"])}
+    recipe = ablation_rows(shipped["ablation"])[0][0]
+    (name,) = [name for name in longer if "√fan-in" in name]
+    assert shipped["long_ablation"][name]["recipe"]["initializer"] == "paper-sqrt"
+    assert short[name][3] < 0.05 < short["the paper's initialisation instead of Glorot"][3]
+    mean, spread = longer[name][3:]
+    assert abs(mean - longer[recipe][3]) < 2 * max(spread, longer[recipe][4])
+
+
 def test_reproduce_refuses_a_corrupted_test_set_instead_of_skipping_it(mnist_home):
     (mnist_home / "t10k-labels-idx1-ubyte.gz").write_bytes(gzip.compress(idx_bytes(np.zeros(100))))
     with pytest.raises(OSError, match=r"t10k-labels-idx1-ubyte\.gz is corrupted"):
