@@ -4,7 +4,8 @@ Section II.B, III.C and appendices A and C of the paper (LeCun, Bottou, Bengio a
 Haffner, 1998):
 
 * ``PaperUniform`` -- the initialisation: every weight uniform in
-  ``[-2.4 / F, 2.4 / F]``, ``F`` the fan-in of the unit it feeds (a
+  ``[-2.4 / F, 2.4 / F]``, ``F`` the fan-in of the unit it feeds, or with
+  ``sqrt=True`` in ``[-2.4 / sqrt(F), 2.4 / sqrt(F)]`` (a
   ``keras.initializers.Initializer``).
 * ``PaperMAPLoss`` -- the loss, equation 9: the maximum a posteriori criterion
   ``E = y_D + log(exp(-j) + sum_i exp(-y_i))`` on the RBF distances ``y``

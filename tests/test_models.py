@@ -9,8 +9,8 @@ from lenet_course.models import (
     build_lenet5,
     layer_table,
     predict_digits,
-    read_digits,
     preprocess,
+    read_digits,
     variant_of,
 )
 
