@@ -812,11 +812,13 @@ def plot_runs(runs, *, title=None, ylabel="held-out accuracy", fmt="{:.1%}"):
     return fig
 
 
-def plot_reproduction(runs, *, reference=None, reference_label="the paper", title=None):
+def plot_reproduction(runs, *, reference=None, reference_label="the paper", title=None,
+                      held_out="validation"):
     """Error per pass of full-data reproduction runs (``lenet_course.reproduce`` history).
 
-    Each run's validation error is a solid line; its training error, where the
-    history has one, a dashed line of the same colour.
+    Each run's error on its held-out digits (``"validation_error"``, labelled
+    ``held_out``) is a solid line; its training error, where the history has one,
+    a dashed line of the same colour.
 
     Args:
         runs: ``{name: run}``, each run a dict with ``"passes"``: a list of
@@ -824,6 +826,8 @@ def plot_reproduction(runs, *, reference=None, reference_label="the paper", titl
             (as ``--history-out`` writes them).
         reference: an error rate drawn as a dashed line -- only for runs that are
             like for like with it (full training data, 20 passes).
+        held_out: what the held-out digits are, for the legend: ``"validation"``,
+            ``"test"``, ``"held-out sample"``.
 
     Example:
         >>> run = {"passes": [{"pass": 1, "validation_error": 0.03}, {"pass": 2, "validation_error": 0.02}]}
@@ -839,14 +843,14 @@ def plot_reproduction(runs, *, reference=None, reference_label="the paper", titl
     for name, run in runs.items():
         passes = [row["pass"] for row in run["passes"]]
         validation = [100 * row["validation_error"] for row in run["passes"]]
-        (line,) = ax.plot(passes, validation, "o-", markersize=4, label=f"{name}, validation")
+        (line,) = ax.plot(passes, validation, "o-", markersize=4, label=f"{name}, {held_out}")
         if all("training_error" in row for row in run["passes"]):
             training = [100 * row["training_error"] for row in run["passes"]]
             ax.plot(passes, training, "--", color=line.get_color(), label=f"{name}, training")
     if reference is not None:
         ax.axhline(100 * reference, color="crimson", linestyle="--", label=f"{reference_label}: {reference:.2%}")
     ax.set_yscale("log")
-    ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+    ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 3.0, 5.0)))  # 1%, 2%, 3%, 5%, 10%, ...
     ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda value, _: f"{value:g}%"))
     ax.yaxis.set_minor_formatter(NullFormatter())
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # passes are whole

@@ -342,3 +342,24 @@ def test_plot_reproduction_dashes_the_training_error_in_the_runs_colour():
     assert [line.get_label() for line in lines] == ["a, validation", "a, training", "b, validation"]
     np.testing.assert_allclose(lines[1].get_ydata(), [4.0, 1.0])
     assert lines[1].get_linestyle() == "--" and lines[1].get_color() == lines[0].get_color()
+
+
+def test_plot_reproduction_labels_enough_error_ticks_to_read_a_curve_off():
+    from lenet_course.plots import plot_reproduction
+
+    run = {"passes": [{"pass": p, "validation_error": e} for p, e in [(1, 0.055), (2, 0.026)]]}
+    fig = plot_reproduction({"a": run})
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    low, high = ax.get_ylim()
+    shown = [tick.get_text() for tick, value in zip(ax.get_yticklabels(), ax.get_yticks())
+             if low <= value <= high]
+    assert shown == ["3%", "5%"]
+
+
+def test_plot_reproduction_names_the_held_out_digits():
+    from lenet_course.plots import plot_reproduction
+
+    run = {"passes": [{"pass": 1, "validation_error": 0.05, "training_error": 0.04}]}
+    lines = plot_reproduction({"a": run}, held_out="official test").axes[0].lines
+    assert [line.get_label() for line in lines] == ["a, official test", "a, training"]

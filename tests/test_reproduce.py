@@ -13,7 +13,7 @@ import pytest
 from lenet_course import data as data_module
 from lenet_course.data import DIGITS_SHA256, IDX_FILES
 from lenet_course.models import accuracy
-from lenet_course.reproduce import main, parse_args, parse_command, train_once
+from lenet_course.reproduce import main, parse_args, parse_command, train_once, train_recipe
 
 
 def idx_bytes(array):
@@ -81,6 +81,20 @@ def test_the_training_error_is_the_networks_error_on_its_undistorted_training_di
     assert rows[0]["training_error"] == pytest.approx(misread, abs=1e-6)
     assert rows[0]["validation_error"] == pytest.approx(1 - accuracy(model, digits.x_test, digits.y_test),
                                                         abs=1e-6)
+
+
+def test_chapter_13s_run_is_the_commands_recipe_and_names_its_held_out_digits(sample):
+    digits = dataclasses.replace(sample, x_train=sample.x_train[:200], y_train=sample.y_train[:200],
+                                 x_test=sample.x_test[:50], y_test=sample.y_test[:50])
+    lines = []
+    model, rows, _ = train_recipe(digits, passes=2, held_out="held-out sample", out=lines.append)
+    line = r"pass  [12]/2  training error \d+\.\d\d%  held-out sample error \d+\.\d\d%  \d+\.\d s"
+    assert len(lines) == 2 and all(re.fullmatch(line, text) for text in lines)
+    assert rows[-1]["validation_error"] == pytest.approx(1 - accuracy(model, digits.x_test, digits.y_test),
+                                                         abs=1e-6)
+    _, command_rows, _ = train_once(digits, parse_args(["--passes", "2"]), 0, out=lambda text: None)
+    errors = [[row[key] for key in ("training_error", "validation_error")] for row in rows]
+    assert errors == [[row[key] for key in ("training_error", "validation_error")] for row in command_rows]
 
 
 def test_reproduce_without_the_test_set_reports_validation_only(mnist_home):
