@@ -25,27 +25,22 @@ def test_paper_uniform_stays_within_its_fan_in_bound_and_fills_it():
     assert np.abs(dense).max() <= 2.4 / 120 and np.abs(dense).max() > 0.95 * 2.4 / 120
 
 
-def test_c3_gets_each_maps_own_fan_in():
-    layer = PartialConv2D(C3_TABLE, 5, kernel_initializer=PaperUniform(seed=0))
+@pytest.mark.parametrize("sqrt", [False, True])
+def test_c3_gets_each_maps_own_fan_in(sqrt):
+    layer = PartialConv2D(C3_TABLE, 5, kernel_initializer=PaperUniform(seed=0, sqrt=sqrt))
     layer.build((None, 14, 14, 6))
     kernel = keras.ops.convert_to_numpy(layer.kernel)  # (5, 5, 60): one kernel per connection
     inputs_of_map = C3_TABLE.sum(axis=0)[np.nonzero(C3_TABLE)[1]]
     for fan in (3, 4, 6):
+        limit = 2.4 / (np.sqrt(25 * fan) if sqrt else 25 * fan)
         largest = np.abs(kernel[:, :, inputs_of_map == fan]).max()
-        assert 0.9 * 2.4 / (25 * fan) < largest <= 2.4 / (25 * fan)
+        assert 0.9 * limit < largest <= limit
 
 
 def test_paper_uniform_read_with_sqrt_divides_by_the_root_of_the_fan_in():
     weights = keras.ops.convert_to_numpy(PaperUniform(seed=1, sqrt=True)((5, 5, 16, 120)))
     limit = 2.4 / 20  # sqrt(400)
     assert np.abs(weights).max() <= limit and np.abs(weights).max() > 0.95 * limit
-    layer = PartialConv2D(C3_TABLE, 5, kernel_initializer=PaperUniform(seed=0, sqrt=True))
-    layer.build((None, 14, 14, 6))
-    kernel = keras.ops.convert_to_numpy(layer.kernel)
-    inputs_of_map = C3_TABLE.sum(axis=0)[np.nonzero(C3_TABLE)[1]]
-    for fan in (3, 4, 6):
-        largest = np.abs(kernel[:, :, inputs_of_map == fan]).max()
-        assert 0.9 * 2.4 / np.sqrt(25 * fan) < largest <= 2.4 / np.sqrt(25 * fan)
 
 
 def test_paper_uniform_read_with_sqrt_gives_every_unit_the_same_spread_of_total_input():

@@ -93,8 +93,11 @@ def test_chapter_13s_run_is_the_commands_recipe_and_names_its_held_out_digits(sa
     assert rows[-1]["validation_error"] == pytest.approx(1 - accuracy(model, digits.x_test, digits.y_test),
                                                          abs=1e-6)
     _, command_rows, _ = train_once(digits, parse_args(["--passes", "2"]), 0, out=lambda text: None)
-    errors = [[row[key] for key in ("training_error", "validation_error")] for row in rows]
-    assert errors == [[row[key] for key in ("training_error", "validation_error")] for row in command_rows]
+
+    def errors(rows):
+        return [(row["training_error"], row["validation_error"]) for row in rows]
+
+    assert errors(rows) == errors(command_rows)
 
 
 def test_reproduce_without_the_test_set_reports_validation_only(mnist_home):
