@@ -15,8 +15,12 @@ SOLUTIONS = $(wildcard solutions/*.ipynb)
 
 .PHONY: book test test-package test-notebooks test-colab test-minimum check-book chromium bubblewrap sync clean
 
+# The chapters' kernels run TensorFlow on one thread per operation: LeNet-5's operations on a
+# batch of 32 digits are too small to gain from a second thread (README, "The whole book").
+BOOK_THREADS := TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1
+
 book: $(STAMP)            ## build the HTML book into _build/html, executing every chapter
-	$(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
+	$(BOOK_THREADS) $(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
 	@echo "Book: _build/html/index.html"
 
 test: test-package test-notebooks test-colab test-minimum check-book   ## every test (README)
@@ -79,7 +83,7 @@ bench-recipe: $(STAMP)    ## the paper's recipe with one TensorFlow thread vs th
 	$(BIN)/python benchmarks/recipe_threads.py
 
 book-time: $(STAMP)       ## execute every chapter and exercise notebook, seconds per notebook and total
-	$(BIN)/python benchmarks/book_time.py
+	$(BOOK_THREADS) $(BIN)/python benchmarks/book_time.py
 
 clean:
 	rm -rf _build

@@ -10,6 +10,10 @@ empty, as on a fresh clone or in CI, so the chapters that train pay for it; pass
     python benchmarks/book_time.py                 # every notebook, on the shipped sample
     python benchmarks/book_time.py book/0*.ipynb   # only these
     python benchmarks/book_time.py --warm-cache    # reuse ~/.cache/lenet_course
+    make book-time                                 # every notebook, as make book runs it
+
+``make book-time`` runs the kernels on one TensorFlow thread per operation, as
+``make book`` does; run the script directly for TensorFlow's default threads.
 
 Prints seconds per notebook, per folder and in total, and exits non-zero if a
 notebook fails. The goal (issue 5): the whole book and the exercises under 6
@@ -56,7 +60,8 @@ def main(argv=None):
             os.environ["LENET_COURSE_CACHE"] = empty_cache
         cache = os.environ.get("LENET_COURSE_CACHE", "~/.cache/lenet_course")
         print(f"{len(notebooks)} notebooks, data: {args.data}, trained-model cache: "
-              f"{'empty (as on a fresh clone)' if not args.warm_cache else cache}, load average: {load_average()}\n")
+              f"{'empty (as on a fresh clone)' if not args.warm_cache else cache}, "
+              f"TensorFlow threads: {tensorflow_threads()}, load average: {load_average()}\n")
         results = [(notebook, *run_notebook(notebook, args.timeout)) for notebook in notebooks]
 
     width = max(len(_name(n)) for n, _, _ in results)
@@ -74,6 +79,12 @@ def main(argv=None):
     if failed:
         print(f"{len(failed)} notebook(s) failed")
     return 1 if failed else 0
+
+
+def tensorflow_threads():
+    """The kernels' TensorFlow threads per operation, as the environment sets them."""
+    threads = os.environ.get("TF_NUM_INTRAOP_THREADS")
+    return f"{threads} per operation (make book's setting)" if threads else "TensorFlow's default"
 
 
 def find_notebooks():

@@ -26,7 +26,7 @@ import numpy as np
 
 from . import layers, models
 from .data import load_mnist
-from .models import build_lenet5, encode_labels, preprocess, variant_of
+from .models import LEARNING_RATES, build_lenet5, encode_labels, preprocess, variant_of
 
 # Batches run per call into TensorFlow (Keras's ``steps_per_execution``): fewer
 # round trips through Python for the same arithmetic -- the trained weights are
@@ -177,7 +177,7 @@ def trained_lenet5(variant="paper", data=None, *, epochs=10, batch_size=32, seed
         cache_dir: default ``$LENET_COURSE_CACHE`` or ``~/.cache/lenet_course``.
         learning_rate, momentum, activation: change one thing of the variant before
             training (an ablation), each cached under its own key: the optimiser's
-            learning rate; SGD's momentum (SGD variants only); the activation of the
+            learning rate (the variant's own rate shares the unchanged network's entry); SGD's momentum (SGD variants only); the activation of the
             hidden ``Conv2D`` and ``Dense`` layers (``"tanh"``, ``"relu"``; seed-shaped
             variants only). See ``modify_lenet5``.
 
@@ -188,6 +188,8 @@ def trained_lenet5(variant="paper", data=None, *, epochs=10, batch_size=32, seed
         >>> model, history = trained_lenet5("paper", load_mnist("sample"), epochs=2)  # doctest: +SKIP
     """
     data = load_mnist() if data is None else data
+    if learning_rate is not None and learning_rate == LEARNING_RATES.get(variant):
+        learning_rate = None  # the variant's own rate: the same training, so the same cache entry
     folder = Path(cache_dir or os.environ.get("LENET_COURSE_CACHE") or Path.home() / ".cache" / "lenet_course")
     fingerprint = hashlib.sha256()
     for part in (data.x_train, data.y_train):
@@ -284,8 +286,6 @@ def paper_learning_rate_schedule(base_rate=None, *, verbose=0):
         [0.01, 0.004, 0.002, 0.001, 0.0002]
         >>> model.fit(x, y, epochs=20, callbacks=[callback])  # doctest: +SKIP
     """
-    from .models import LEARNING_RATES
-
     base_rate = LEARNING_RATES["paper"] if base_rate is None else base_rate
     if isinstance(base_rate, bool) or not isinstance(base_rate, (int, float)) or not base_rate > 0:
         raise ValueError(f"Expected base_rate as a number > 0. Received: base_rate={base_rate!r}")

@@ -291,3 +291,16 @@ def test_trained_lenet5_caches_a_changed_network_under_its_own_key(sample, tmp_p
     plain, _ = trained_lenet5("keras", data, epochs=1, cache_dir=tmp_path)
     assert len(list(tmp_path.glob("*.keras"))) == 2
     assert not all(np.array_equal(a, b) for a, b in zip(model.get_weights(), plain.get_weights()))
+
+
+def test_trained_lenet5_at_the_variants_own_rate_is_the_unchanged_network(sample, tmp_path):
+    # Chapter 9's sweep and chapter 12 both train the paper's network at 0.01: one training.
+    from lenet_course.models import LEARNING_RATES
+
+    data = small(sample)
+    plain, _ = trained_lenet5("paper", data, epochs=1, cache_dir=tmp_path)
+    same, _ = trained_lenet5("paper", data, epochs=1, cache_dir=tmp_path, learning_rate=LEARNING_RATES["paper"])
+    assert len(list(tmp_path.glob("*.keras"))) == 1
+    assert all(np.array_equal(a, b) for a, b in zip(plain.get_weights(), same.get_weights()))
+    trained_lenet5("paper", data, epochs=1, cache_dir=tmp_path, learning_rate=0.003)
+    assert sorted(p.name.split("-")[1] for p in tmp_path.glob("*.keras")) == ["lr0.003", "sample512"]
