@@ -16,7 +16,8 @@ SOLUTIONS = $(wildcard solutions/*.ipynb)
 .PHONY: book test test-package test-notebooks test-colab test-minimum check-book chromium bubblewrap sync clean
 
 # The chapters' kernels run TensorFlow on one thread per operation: LeNet-5's operations on a
-# batch of 32 digits are too small to gain from a second thread (README, "The whole book").
+# batch of 32 digits are too small to gain from a second thread (measured: README, "Reproducing
+# the paper", the whole book with full data).
 BOOK_THREADS := TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1
 
 book: $(STAMP)            ## build the HTML book into _build/html, executing every chapter

@@ -177,7 +177,8 @@ def trained_lenet5(variant="paper", data=None, *, epochs=10, batch_size=32, seed
         cache_dir: default ``$LENET_COURSE_CACHE`` or ``~/.cache/lenet_course``.
         learning_rate, momentum, activation: change one thing of the variant before
             training (an ablation), each cached under its own key: the optimiser's
-            learning rate (the variant's own rate shares the unchanged network's entry); SGD's momentum (SGD variants only); the activation of the
+            learning rate (the variant's own rate is no change: it shares the unchanged
+            network's entry); SGD's momentum (SGD variants only); the activation of the
             hidden ``Conv2D`` and ``Dense`` layers (``"tanh"``, ``"relu"``; seed-shaped
             variants only). See ``modify_lenet5``.
 

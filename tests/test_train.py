@@ -299,7 +299,8 @@ def test_trained_lenet5_at_the_variants_own_rate_is_the_unchanged_network(sample
 
     data = small(sample)
     plain, _ = trained_lenet5("paper", data, epochs=1, cache_dir=tmp_path)
-    same, _ = trained_lenet5("paper", data, epochs=1, cache_dir=tmp_path, learning_rate=LEARNING_RATES["paper"])
+    own_rate = LEARNING_RATES["paper"]
+    same, _ = trained_lenet5("paper", data, epochs=1, cache_dir=tmp_path, learning_rate=own_rate)
     assert len(list(tmp_path.glob("*.keras"))) == 1
     assert all(np.array_equal(a, b) for a, b in zip(plain.get_weights(), same.get_weights()))
     trained_lenet5("paper", data, epochs=1, cache_dir=tmp_path, learning_rate=0.003)
