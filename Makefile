@@ -15,16 +15,21 @@ SOLUTIONS = $(wildcard solutions/*.ipynb)
 
 .PHONY: book test test-package test-notebooks test-colab test-minimum check-book chromium bubblewrap sync clean
 
-# The chapters' kernels run TensorFlow on one thread per operation: LeNet-5's operations on a
-# batch of 32 digits are too small to gain from a second thread (measured: README, "Reproducing
-# the paper", the whole book with full data).
+# The chapters run two at a time (tools/execute_book.py, into the cache the build then reads),
+# their kernels with one TensorFlow thread per operation: LeNet-5's operations on a batch of 32
+# digits are too small to gain from a second thread (measured: README, "Reproducing the paper",
+# the whole book with full data).
 BOOK_THREADS := TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1
 
 book: $(STAMP)            ## build the HTML book into _build/html, executing every chapter
-	$(BOOK_THREADS) $(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
+	$(BOOK_THREADS) $(BIN)/python tools/execute_book.py $(wildcard book/*.md)
+	$(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
 	@echo "Book: _build/html/index.html"
 
-test: test-package test-notebooks test-colab test-minimum check-book   ## every test (README)
+# Two stages at a time (most run on one core), the longest first; each stage's output is printed
+# whole when it ends. The system packages come first: two apt-gets at once would fight for its lock.
+test: chromium bubblewrap   ## every test (README)
+	$(MAKE) --jobs=2 --output-sync=target test-minimum test-package check-book test-colab test-notebooks
 
 test-package: $(STAMP) chromium bubblewrap   # the Draw-a-digit page opens in Chromium; the grader sandboxes with bubblewrap
 	$(BIN)/lenet-course exercises --check

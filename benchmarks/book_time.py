@@ -84,7 +84,9 @@ def main(argv=None):
 def tensorflow_threads():
     """The kernels' TensorFlow threads per operation, as the environment sets them."""
     threads = os.environ.get("TF_NUM_INTRAOP_THREADS")
-    return f"{threads} per operation (make book's setting)" if threads else "TensorFlow's default"
+    if not threads:
+        return "TensorFlow's default"
+    return f"{threads} per operation" + (" (make book's setting)" if threads == "1" else "")
 
 
 def find_notebooks():

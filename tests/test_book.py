@@ -9,6 +9,8 @@ import jupytext
 import nbformat
 import pytest
 import yaml
+from jupyter_cache import get_cache
+from myst_nb.core.read import myst_nb_reader_plugin  # how jupyter-cache reads a MyST notebook
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
@@ -269,3 +271,60 @@ def test_browser_check_reports_overflowing_code_and_too_small_figures():
     assert problems[0].startswith("ch.html: code block 3 overflows") and "760 px wide in 684" in problems[0]
     assert "big.png shown at 684 of its 1000 px (68%)" in problems[1] and "7.6 px" in problems[1]
     assert check.MIN_TEXT_PX == 8 and abs(684 / 950 - 0.72) < 0.001  # the 9.5-inch rule of test_plots
+
+
+CHAPTER = """---
+jupytext:
+  text_representation: {extension: .md, format_name: myst}
+kernelspec: {display_name: Python 3, language: python, name: python3}
+---
+# A chapter
+
+```{code-cell} ipython3
+print(6 * 7)
+```
+"""
+
+
+@pytest.fixture
+def execute_book(tmp_path, monkeypatch):
+    """tools/execute_book.py with its cache and build folders in tmp_path."""
+    monkeypatch.syspath_prepend(str(ROOT / "tools"))  # also for its worker processes
+    import execute_book
+
+    monkeypatch.setattr(execute_book, "BUILD", tmp_path / "_build")
+    monkeypatch.setattr(execute_book, "CACHE", tmp_path / "_build" / ".jupyter_cache")
+
+    def run(*chapters):
+        monkeypatch.setattr(sys, "argv", ["execute_book.py", *map(str, chapters), "--jobs", "2"])
+        execute_book.main()
+        return get_cache(tmp_path / "_build" / ".jupyter_cache")
+    return run
+
+
+def test_execute_book_caches_chapters_where_the_build_looks_them_up(execute_book, tmp_path, capsys,
+                                                                    monkeypatch):
+    chapter, notes = tmp_path / "chapter.md", tmp_path / "notes.md"
+    chapter.write_text(CHAPTER)
+    notes.write_text("# Notes\n\nNo code here.\n")
+    cache = execute_book(chapter, notes)
+    assert "executing 1 of 1 chapters" in capsys.readouterr().out
+    _, executed = cache.merge_match_into_notebook(myst_nb_reader_plugin(str(chapter)))
+    assert executed.cells[1].outputs[0]["text"] == "42\n"
+
+    execute_book(chapter)  # nothing changed: nothing to execute
+    assert "executing 0 of 1 chapters" in capsys.readouterr().out
+    monkeypatch.setenv("LENET_COURSE_DATA", "full")  # other data: every chapter again
+    execute_book(chapter)
+    assert "executing 1 of 1 chapters" in capsys.readouterr().out
+
+
+def test_execute_book_stops_at_a_failing_chapter_and_caches_nothing_of_it(execute_book, tmp_path, capsys):
+    broken = tmp_path / "broken.md"
+    broken.write_text(CHAPTER.replace("print(6 * 7)", "1 / 0"))
+    with pytest.raises(SystemExit, match="1 chapter.*failed: .*broken.md"):
+        execute_book(broken)
+    assert "ZeroDivisionError" in capsys.readouterr().out
+    with pytest.raises(KeyError):
+        get_cache(tmp_path / "_build" / ".jupyter_cache").match_cache_notebook(
+            myst_nb_reader_plugin(str(broken)))
