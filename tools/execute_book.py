@@ -65,7 +65,8 @@ def execute_chapter(path, timeout):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("chapters", nargs="+", help="the book's MyST notebooks (other files are skipped)")
+    parser.add_argument("chapters", nargs="+", help="the book's MyST notebooks, started in this order "
+                        "(other files are skipped)")
     parser.add_argument("--jobs", type=int, default=2, help="chapters run side by side (default 2)")
     args = parser.parse_args()
     timeout = yaml.safe_load((ROOT / "_config.yml").read_text())["execute"]["timeout"]
