@@ -28,8 +28,9 @@ book: $(STAMP)            ## build the HTML book into _build/html, executing eve
 	$(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
 	@echo "Book: _build/html/index.html"
 
-# Two stages at a time (most run on one core), the longest first; each stage's output is printed
-# whole when it ends. The system packages come first: two apt-gets at once would fight for its lock.
+# Two stages at a time, the longest first (much of a stage is building a venv, installing and
+# starting kernels); each stage's output is printed whole when it ends. The system packages come
+# first: two apt-gets at once would fight over dpkg's lock.
 test: chromium bubblewrap   ## every test (README)
 	$(MAKE) --jobs=2 --output-sync=target test-minimum test-package check-book test-colab test-notebooks
 

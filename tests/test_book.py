@@ -307,6 +307,7 @@ def test_execute_book_caches_chapters_where_the_build_looks_them_up(execute_book
     chapter, notes = tmp_path / "chapter.md", tmp_path / "notes.md"
     chapter.write_text(CHAPTER)
     notes.write_text("# Notes\n\nNo code here.\n")
+    monkeypatch.setenv("LENET_COURSE_DATA", "sample")
     cache = execute_book(chapter, notes)
     assert "executing 1 of 1 chapters" in capsys.readouterr().out
     _, executed = cache.merge_match_into_notebook(myst_nb_reader_plugin(str(chapter)))
@@ -314,7 +315,8 @@ def test_execute_book_caches_chapters_where_the_build_looks_them_up(execute_book
 
     execute_book(chapter)  # nothing changed: nothing to execute
     assert "executing 0 of 1 chapters" in capsys.readouterr().out
-    monkeypatch.setenv("LENET_COURSE_DATA", "full")  # other data: every chapter again
+    full = type("Data", (), {"description": "full MNIST: 60,000 training + 10,000 test digits"})
+    monkeypatch.setattr("execute_book.load_mnist", lambda verbose: full)  # other data: again
     execute_book(chapter)
     assert "executing 1 of 1 chapters" in capsys.readouterr().out
 

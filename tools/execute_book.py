@@ -11,8 +11,9 @@ chapter there and only renders it; a chapter missing from the cache it still exe
 
 A chapter's code is in the cache's key, but not what the code imports or reads. So the cache and
 Sphinx's saved state (`_build/.doctrees`) are emptied whenever the package's files or the data
-setting (`LENET_COURSE_DATA`, `LENET_COURSE_DATA_HOME`) change: a chapter is executed again when
-its own code, the package or the data changed, never shown from another build's data.
+`load_mnist()` gives here change (its description: full or sample, how many digits; "auto"
+resolved as the chapters will resolve it): a chapter is executed again when its own code, the
+package or the data changed, never shown from another build's data.
 
 A chapter that fails stops the build with its file and error; nothing of it is cached.
 """
@@ -20,7 +21,6 @@ A chapter that fails stops the build with its file and error; nothing of it is c
 import argparse
 import hashlib
 import multiprocessing
-import os
 import shutil
 import sys
 import time
@@ -33,20 +33,20 @@ from jupyter_cache.base import CacheBundleIn
 from jupyter_cache.executors.utils import single_nb_execution
 from myst_nb.core.read import is_myst_markdown_notebook, read_myst_markdown_notebook
 
+from lenet_course.data import load_mnist
+
 ROOT = Path(__file__).resolve().parents[1]
 BUILD = ROOT / "_build"
 CACHE = BUILD / ".jupyter_cache"  # where myst-nb looks: beside the HTML output folder
-DATA_SETTINGS = ("LENET_COURSE_DATA", "LENET_COURSE_DATA_HOME")
 
 
 def what_the_chapters_depend_on():
-    """A fingerprint of the package's files and the data setting, beyond the chapters' own code."""
+    """A fingerprint of the package's files and of the data, beyond the chapters' own code."""
     fingerprint = hashlib.sha256()
     for path in sorted((ROOT / "lenet_course").rglob("*")):
         if path.is_file() and "__pycache__" not in path.parts:
             fingerprint.update(str(path.relative_to(ROOT)).encode() + path.read_bytes())
-    for name in DATA_SETTINGS:
-        fingerprint.update(f"{name}={os.environ.get(name, '')}".encode())
+    fingerprint.update(load_mnist(verbose=False).description.encode())  # what the chapters will load
     return fingerprint.hexdigest()
 
 
