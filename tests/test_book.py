@@ -330,3 +330,27 @@ def test_execute_book_stops_at_a_failing_chapter_and_caches_nothing_of_it(execut
     with pytest.raises(KeyError):
         get_cache(tmp_path / "_build" / ".jupyter_cache").match_cache_notebook(
             myst_nb_reader_plugin(str(broken)))
+
+
+def test_execute_book_gives_a_kernel_that_failed_to_start_a_second_chance(execute_book, tmp_path,
+                                                                         monkeypatch, capsys):
+    import execute_book as tool
+
+    chapter = tmp_path / "chapter.md"
+    chapter.write_text(CHAPTER)
+    starts = []
+
+    def kernel_dies_the_first_time(notebook, **kwargs):
+        starts.append(1)
+        if len(starts) == 1:
+            raise RuntimeError("Kernel didn't respond in 60 seconds")
+        return tool_execution(notebook, **kwargs)
+
+    tool_execution = tool.single_nb_execution
+    monkeypatch.setattr(tool, "single_nb_execution", kernel_dies_the_first_time)
+    notebook, _, error = tool.execute_chapter(chapter, timeout=60)
+    assert error is None and notebook.cells[1].outputs[0]["text"] == "42\n" and len(starts) == 2
+    assert "the kernel failed (attempt 1 of 2): RuntimeError" in capsys.readouterr().out
+    monkeypatch.setattr(tool, "single_nb_execution", lambda notebook, **kwargs: 1 / 0)
+    _, _, error = tool.execute_chapter(chapter, timeout=60)
+    assert error.startswith("the kernel failed (attempt 2 of 2): ZeroDivisionError")

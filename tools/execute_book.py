@@ -55,12 +55,22 @@ def read_chapter(path):
     return read_myst_markdown_notebook(Path(path).read_text("utf8"), add_source_map=True, path=path)
 
 
-def execute_chapter(path, timeout):
-    """Executes one chapter in its own folder; returns the notebook, seconds and any error."""
-    notebook = read_chapter(path)
-    result = single_nb_execution(notebook, cwd=str(Path(path).parent.resolve()), timeout=timeout,
-                                 allow_errors=False)
-    return notebook, result.time, result.exc_string
+def execute_chapter(path, timeout, attempts=2):
+    """Executes one chapter in its own folder; returns the notebook, seconds and any error.
+
+    A cell's error is the chapter's. A kernel that fails to start gets a second chance: two
+    kernels starting at once can draw the same free port, and one of them dies.
+    """
+    for attempt in range(1, attempts + 1):
+        notebook = read_chapter(path)
+        try:
+            result = single_nb_execution(notebook, cwd=str(Path(path).parent.resolve()),
+                                         timeout=timeout, allow_errors=False)
+            return notebook, result.time, result.exc_string
+        except Exception as error:  # not a cell's error (those are in exc_string): the kernel's
+            failure = f"the kernel failed (attempt {attempt} of {attempts}): {type(error).__name__}: {error}"
+            print(f"  {path}: {failure}", flush=True)
+    return notebook, 0.0, failure
 
 
 def main():
