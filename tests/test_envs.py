@@ -84,9 +84,17 @@ def test_notebooks_run_in_an_empty_folder_and_only_tagged_cells_may_raise(tmp_pa
     assert "ModuleNotFoundError" in out and "FileNotFoundError" in out and "oops" in out
 
 
-def test_a_kernel_that_dies_is_tried_twice_then_reported(tmp_path, capsys):
-    """A kernel that fails (not a cell) gets a second chance, then the notebook fails with why."""
+def test_a_kernel_that_dies_is_reported(tmp_path, capsys):
+    """A kernel that fails (not a cell) fails the notebook, saying so."""
     dies = write_notebook(tmp_path / "dies.ipynb", ("import os; os._exit(1)", []))
     assert learner_env.execute_notebooks(Path(sys.prefix), [dies]) == [dies]
     out = capsys.readouterr().out
     assert "the kernel failed: DeadKernelError" in out
+
+
+def test_kernels_talk_over_unix_sockets_not_tcp_ports(tmp_path, capsys):
+    """Two kernels starting at once over TCP can draw the same free port; sockets cannot."""
+    transport = ("import json, ipykernel\n"
+                 "assert json.load(open(ipykernel.get_connection_file()))['transport'] == 'ipc'")
+    notebooks = [write_notebook(tmp_path / f"{i}.ipynb", (transport, [])) for i in range(2)]
+    assert learner_env.execute_notebooks(Path(sys.prefix), notebooks) == [], capsys.readouterr().out

@@ -5,8 +5,9 @@
 Sphinx executes one notebook after the other, and a chapter's small TensorFlow operations keep
 one core busy (`make book` gives them one thread each), so on two cores half the machine waits.
 Here the chapters run side by side, each in a fresh kernel in its own folder, exactly as
-myst-nb's `execute_notebooks: cache` would run it (same reader, same execution function), and
-each executed notebook goes into `_build/.jupyter_cache`. `jupyter-book build` then finds every
+myst-nb's `execute_notebooks: cache` would run it (same reader, same execution function; the
+kernel talks over Unix sockets, not TCP ports two kernels could both draw), and each executed
+notebook goes into `_build/.jupyter_cache`. `jupyter-book build` then finds every
 chapter there and only renders it; a chapter missing from the cache it still executes itself.
 
 A chapter's code is in the cache's key, but not what the code imports or reads. So the cache and
@@ -23,6 +24,7 @@ import hashlib
 import multiprocessing
 import shutil
 import sys
+import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
@@ -32,6 +34,7 @@ from jupyter_cache import get_cache
 from jupyter_cache.base import CacheBundleIn
 from jupyter_cache.executors.utils import single_nb_execution
 from myst_nb.core.read import is_myst_markdown_notebook, read_myst_markdown_notebook
+from traitlets.config import Config
 
 from lenet_course.data import load_mnist
 
@@ -55,22 +58,27 @@ def read_chapter(path):
     return read_myst_markdown_notebook(Path(path).read_text("utf8"), add_source_map=True, path=path)
 
 
-def execute_chapter(path, timeout, attempts=2):
-    """Executes one chapter in its own folder; returns the notebook, seconds and any error.
+def kernel_on_unix_sockets(folder):
+    """Kernel settings: talk over Unix sockets in ``folder``, not over TCP ports.
 
-    A cell's error is the chapter's. A kernel that fails to start gets a second chance: two
-    kernels starting at once can draw the same free port, and one of them dies.
+    Two kernels starting at once over TCP can draw the same free port, and one of them dies
+    ("Address already in use"); sockets in a folder of the kernel's own cannot collide.
     """
-    for attempt in range(1, attempts + 1):
-        notebook = read_chapter(path)
+    return Config({"KernelManager": {"transport": "ipc", "ip": str(Path(folder) / "kernel")}})
+
+
+def execute_chapter(path, timeout):
+    """Executes one chapter in its own folder, in a fresh kernel; returns the notebook, seconds
+    and any error (a cell's, or the kernel's)."""
+    notebook = read_chapter(path)
+    with tempfile.TemporaryDirectory() as sockets:
         try:
             result = single_nb_execution(notebook, cwd=str(Path(path).parent.resolve()),
-                                         timeout=timeout, allow_errors=False)
-            return notebook, result.time, result.exc_string
+                                         timeout=timeout, allow_errors=False,
+                                         config=kernel_on_unix_sockets(sockets))
         except Exception as error:  # not a cell's error (those are in exc_string): the kernel's
-            failure = f"the kernel failed (attempt {attempt} of {attempts}): {type(error).__name__}: {error}"
-            print(f"  {path}: {failure}", flush=True)
-    return notebook, 0.0, failure
+            return notebook, 0.0, f"the kernel failed: {type(error).__name__}: {error}"
+    return notebook, result.time, result.exc_string
 
 
 def main():
@@ -79,6 +87,9 @@ def main():
                         "(other files are skipped)")
     parser.add_argument("--jobs", type=int, default=2, help="chapters run side by side (default 2)")
     args = parser.parse_args()
+    missing = [path for path in args.chapters if not Path(path).is_file()]
+    if missing:  # e.g. a renamed chapter still named in the Makefile's BOOK_FIRST
+        parser.error(f"no such chapter: {', '.join(missing)}")
     timeout = yaml.safe_load((ROOT / "_config.yml").read_text())["execute"]["timeout"]
     chapters = [Path(path) for path in args.chapters
                 if is_myst_markdown_notebook(Path(path).read_text("utf8"))]

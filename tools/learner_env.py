@@ -138,16 +138,21 @@ def run_package_tests(environment):
     run(command, cwd=ROOT)
 
 
-KERNEL_FAILED = 3  # RUNNER's exit status when the kernel, not a cell, failed: worth a second try
+# Each kernel talks over Unix sockets in a folder of its own: two kernels starting at once over
+# TCP can draw the same free port, and one of them dies ("Address already in use").
 RUNNER = r"""
-import re, sys, time, nbformat
+import re, sys, tempfile, time, nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError
-path, cwd, kernel_failed = sys.argv[1], sys.argv[2], int(sys.argv[3])
+from traitlets.config import Config
+path, cwd = sys.argv[1], sys.argv[2]
 notebook = nbformat.read(path, as_version=4)
 start = time.time()
 try:
-    NotebookClient(notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": cwd}}).execute()
+    with tempfile.TemporaryDirectory() as sockets:
+        unix_sockets = Config({"KernelManager": {"transport": "ipc", "ip": sockets + "/kernel"}})
+        NotebookClient(notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": cwd}},
+                       config=unix_sockets).execute()
 except CellExecutionError as error:
     cell = next((c for c in notebook.cells if c.get("outputs") and any(o.get("output_type") == "error"
                  for o in c.outputs)), None)
@@ -155,11 +160,12 @@ except CellExecutionError as error:
     print("  in the cell starting:", *("    " + line for line in source), sep="\n")
     print("  " + re.sub(r"\x1b\[[0-9;]*m", "", str(error).strip().splitlines()[-1])[:500])
     sys.exit(1)
-except CellTimeoutError:
-    raise  # a cell that runs too long is the notebook's doing: no second try
+except CellTimeoutError as error:  # before the kernel's failures below: the notebook's doing
+    print("  " + str(error).strip()[:1000].replace("\n", "\n  "))
+    sys.exit(1)
 except Exception as error:  # the kernel did not start or died
     print(f"  the kernel failed: {type(error).__name__}: {error}"[:500])
-    sys.exit(kernel_failed)
+    sys.exit(1)
 print(f"{time.time() - start:6.1f} s")
 """
 
@@ -176,14 +182,9 @@ def execute_notebooks(environment, notebooks, jobs=2):
         env.pop("PYTHONPATH", None)
 
         def execute(notebook):
-            for _ in range(2):  # a kernel that failed to start gets a second chance
-                folder = Path(tempfile.mkdtemp(dir=scratch))
-                result = subprocess.run([python, "-c", RUNNER, str(Path(notebook).resolve()), str(folder),
-                                         str(KERNEL_FAILED)],
-                                        cwd=folder, env=env, capture_output=True, text=True)
-                if result.returncode != KERNEL_FAILED:
-                    break
-            return result
+            folder = Path(tempfile.mkdtemp(dir=scratch))
+            return subprocess.run([python, "-c", RUNNER, str(Path(notebook).resolve()), str(folder)],
+                                  cwd=folder, env=env, capture_output=True, text=True)
 
         failed = []
         with ThreadPoolExecutor(max_workers=jobs) as pool:
