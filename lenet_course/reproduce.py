@@ -1,7 +1,7 @@
 """Reproduce the paper's LeNet-5 result on full MNIST with its own recipe, in one command.
 
     python -m lenet_course.reproduce [--data-home DIR] [--distortions] [--seeds 0 1 2]
-                                     [--all-training-digits]
+                                     [--all-training-digits] [--training-digits N]
 
 Trains ``build_paper_recipe`` (``lenet_course.paper_recipe``: stochastic diagonal
 Levenberg-Marquardt with the paper's eta stages and mu, h the paper's
@@ -14,7 +14,8 @@ When the data home also holds the official test set, the last line is
 networks' error on the 10,000 test digits, averaged over the seeds.
 ``--all-training-digits`` trains on all 60,000 training digits, as the paper did,
 with the settings chosen on the split (no validation error then; it needs the test
-set).
+set). ``--training-digits N`` trains on the first N of them only: how the error
+grows with fewer digits says what the paper's 10,000 more would buy.
 
 With ``--distortions`` a pass is the paper's distorted training set: every digit
 as it is and nine randomly distorted copies of it (``distorted_dataset``).
@@ -28,6 +29,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import shlex
 import sys
 import time
@@ -82,6 +84,9 @@ def parse_args(argv=None):
     parser.add_argument("--all-training-digits", action="store_true",
                         help="train on all 60,000 training digits, as the paper did, and report "
                              "the test error only (needs the official test set)")
+    parser.add_argument("--training-digits", type=int, default=None, metavar="N",
+                        help="train on the first N training digits only (default: all: 50,000 of "
+                             "the validation split, 60,000 with --all-training-digits)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--passes", type=int, default=PAPER_PASSES)
     parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE,
@@ -107,6 +112,8 @@ def parse_args(argv=None):
     for name in ("passes", "batch_size", "curvature_digits", "threads"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be >= 1")
+    if args.training_digits is not None and args.training_digits < 1:
+        parser.error("--training-digits must be >= 1")
     if args.distorted_copies < 0 or not args.j > 0:
         parser.error("--distorted-copies must be >= 0 and --j > 0")
     try:
@@ -161,6 +168,27 @@ def load_data(data_home, all_training_digits=False):
     return split, test, (f"official test set found: the test error is reported at the end, of networks "
                          f"trained on the first {len(split.x_train):,} training digits (the paper used "
                          f"all {len(test.x_train):,}: --all-training-digits)")
+
+
+def first_training_digits(data, n):
+    """(``data`` with only its first ``n`` training digits, a note saying so).
+
+    The held-out digits stay as they are, so errors measured with fewer training
+    digits compare like with like.
+
+    Example:
+        >>> from lenet_course.data import load_mnist
+        >>> fewer, note = first_training_digits(load_mnist("sample", verbose=False), 3000)
+        >>> len(fewer.x_train), len(fewer.x_test), note
+        (3000, 2000, 'training on the first 3,000 of 8,000 training digits only')
+    """
+    import dataclasses
+
+    if not 1 <= n <= len(data.x_train):
+        raise SystemExit(f"--training-digits must be between 1 and {len(data.x_train):,}, "
+                         f"the training digits there are. Received: {n:,}")
+    note = f"training on the first {n:,} of {len(data.x_train):,} training digits only"
+    return dataclasses.replace(data, x_train=data.x_train[:n], y_train=data.y_train[:n]), note
 
 
 def use_threads(threads):
@@ -284,6 +312,9 @@ def main(argv=None, out=print):
 
     threads_note = use_threads(args.threads)  # first: TensorFlow's threads are set before it starts
     data, test, note = load_data(args.data_home, args.all_training_digits)
+    if args.training_digits is not None:
+        data, fewer = first_training_digits(data, args.training_digits)
+        note += "; " + fewer
     paper_error = PAPER_TEST_ERROR[args.distortions]
     out(f"data: {data.description.splitlines()[0]}")
     out(note)
@@ -332,13 +363,14 @@ def shipped_history(path=SHIPPED_HISTORY):
     A dict: ``"about"`` (what was run, how to recompute), ``"runs"`` (name ->
     history as ``--history-out`` writes it), ``"ablation"`` (one change to the
     recipe per entry, every entry the same passes and seeds), ``"long_ablation"``
-    (some of those changes trained for more passes) and ``"choices"`` (name ->
-    history of the runs that chose a setting).
+    (some of those changes trained for more passes), ``"choices"`` (name ->
+    history of the runs that chose a setting) and ``"fewer_training_digits"`` (the
+    recipe trained on the first N digits only, ``--training-digits``).
 
     Example:
         >>> history = shipped_history()
         >>> sorted(history)
-        ['ablation', 'about', 'choices', 'long_ablation', 'runs']
+        ['ablation', 'about', 'choices', 'fewer_training_digits', 'long_ablation', 'runs']
     """
     with open(path) as file:
         return json.load(file)
@@ -356,6 +388,29 @@ def recipe_runs(shipped):
     """
     return {name: history["runs"][0] for name, history in shipped["runs"].items()
             if name.startswith("paper recipe") and "distortions" not in name}
+
+
+def training_digits_rows(shipped):
+    """``[(training digits, seeds, mean validation error, standard deviation)]``, fewest digits
+    first: the recipe trained on fewer digits (``"fewer_training_digits"``) and on all of the
+    split's (``recipe_runs``), every row measured on the same 10,000 validation digits.
+
+    Example:
+        >>> [(digits, len(seeds)) for digits, seeds, _, _ in training_digits_rows(shipped_history())]
+        [(30000, 5), (40000, 5), (50000, 5)]
+    """
+    groups = {}
+    for history in shipped["fewer_training_digits"].values():
+        groups.setdefault(history["recipe"]["training_digits"], []).extend(history["runs"])
+    for name, run in recipe_runs(shipped).items():  # the split's training digits, as its data says
+        digits = re.search(r"the first ([\d,]+) training digits", shipped["runs"][name]["data"])[1]
+        groups.setdefault(int(digits.replace(",", "")), []).append(run)
+    rows = []
+    for digits, runs in sorted(groups.items()):
+        errors = [run["validation_error"] for run in runs]
+        rows.append((digits, [run["seed"] for run in runs], float(np.mean(errors)),
+                     float(np.std(errors, ddof=1)) if len(errors) > 1 else 0.0))
+    return rows
 
 
 def ablation_rows(ablation):

@@ -2,11 +2,15 @@
 
     python tools/collect_reproduction.py OUT.json --run NAME FILE [--run NAME FILE ...]
         [--ablation NAME FILE ...] [--long-ablation NAME FILE ...] [--choice NAME FILE ...]
+        [--fewer-training-digits NAME FILE ...] [--into SHIPPED.json]
 
 ``--run`` entries are full runs shown per pass in chapter 13; ``--ablation``
 entries (one file per configuration, all seeds in it) become the ablation table,
 ``--long-ablation`` entries (the same configurations, trained longer) its second column;
-``--choice`` entries are the short runs that chose a setting.
+``--choice`` entries are the short runs that chose a setting;
+``--fewer-training-digits`` entries the recipe trained on fewer digits (``--training-digits``).
+``--into`` starts from an existing shipped file and adds the entries given (replacing
+those of the same section and name).
 The shipped ``lenet_course/_data/reproduction_history.json`` was made this way
 from runs on the official MNIST training digits (validation split); each entry
 keeps the command that recomputes it.
@@ -15,6 +19,11 @@ keeps the command that recomputes it.
 import argparse
 import json
 import re
+
+
+# The shipped file's sections, and the options that fill them.
+SECTIONS = {"runs": "run", "ablation": "ablation", "long_ablation": "long_ablation", "choices": "choice",
+            "fewer_training_digits": "fewer_training_digits"}
 
 
 def explicit_options(history):
@@ -42,6 +51,9 @@ def main(argv=None):
                         help="an --ablation entry's configuration trained for more passes")
     parser.add_argument("--choice", nargs=2, action="append", default=[], metavar=("NAME", "FILE"),
                         help="runs that chose a setting on the validation split")
+    parser.add_argument("--fewer-training-digits", nargs=2, action="append", default=[],
+                        metavar=("NAME", "FILE"), help="the recipe trained on fewer digits")
+    parser.add_argument("--into", default=None, help="a shipped file to add the entries to")
     args = parser.parse_args(argv)
     def load(path):
         history = json.load(open(path))
@@ -53,17 +65,18 @@ def main(argv=None):
         history["command"] += explicit_options(history)
         return history
 
-    shipped = {
-        "about": ("Runs of python -m lenet_course.reproduce on the 60,000 official MNIST training "
-                  "digits: trained on the first 50,000, validation error on the last 10,000; the "
-                  "official test set was not available. Recompute: run each entry's command with "
-                  "--data-home pointing at the MNIST files and --history-out FILE, then "
-                  "tools/collect_reproduction.py."),
-        "runs": {name: load(path) for name, path in args.run},
-        "ablation": {name: load(path) for name, path in args.ablation},
-        "long_ablation": {name: load(path) for name, path in args.long_ablation},
-        "choices": {name: load(path) for name, path in args.choice},
-    }
+    about = ("Runs of python -m lenet_course.reproduce on the 60,000 official MNIST training "
+             "digits: trained on the first 50,000 (fewer where an entry says so), validation error "
+             "on the last 10,000; the official test set was not available. Recompute: run each "
+             "entry's command with --data-home pointing at the MNIST files and --history-out FILE, "
+             "then tools/collect_reproduction.py.")
+    shipped = {"about": about, **{section: {} for section in SECTIONS}}
+    if args.into:
+        with open(args.into) as file:
+            shipped.update(json.load(file), about=about)
+    for section, option in SECTIONS.items():
+        shipped.setdefault(section, {}).update(
+            {name: load(path) for name, path in getattr(args, option)})
     with open(args.out, "w") as file:
         json.dump(shipped, file, indent=1)
 
