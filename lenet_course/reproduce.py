@@ -405,12 +405,20 @@ def training_digits_rows(shipped):
     for name, run in recipe_runs(shipped).items():  # the split's training digits, as its data says
         digits = re.search(r"the first ([\d,]+) training digits", shipped["runs"][name]["data"])[1]
         groups.setdefault(int(digits.replace(",", "")), []).append(run)
-    rows = []
-    for digits, runs in sorted(groups.items()):
-        errors = [run["validation_error"] for run in runs]
-        rows.append((digits, [run["seed"] for run in runs], float(np.mean(errors)),
-                     float(np.std(errors, ddof=1)) if len(errors) > 1 else 0.0))
-    return rows
+    return [(digits, [run["seed"] for run in runs], *mean_and_spread(runs))
+            for digits, runs in sorted(groups.items())]
+
+
+def mean_and_spread(runs):
+    """(mean, standard deviation) of the runs' validation errors: over seeds, ``ddof=1``, and 0
+    for a single run.
+
+    Example:
+        >>> [round(x, 4) for x in mean_and_spread([{"validation_error": e} for e in (0.02, 0.04)])]
+        [0.03, 0.0141]
+    """
+    errors = [run["validation_error"] for run in runs]
+    return float(np.mean(errors)), float(np.std(errors, ddof=1)) if len(errors) > 1 else 0.0
 
 
 def ablation_rows(ablation):
@@ -425,13 +433,9 @@ def ablation_rows(ablation):
         >>> name, passes, seeds, round(mean, 4), round(sd, 4)
         ('a', 2, [0, 1], 0.03, 0.0141)
     """
-    rows = []
-    for name, history in ablation.items():
-        errors = [run["validation_error"] for run in history["runs"]]
-        spread = float(np.std(errors, ddof=1)) if len(errors) > 1 else 0.0
-        rows.append((name, history["recipe"]["passes"], [run["seed"] for run in history["runs"]],
-                     float(np.mean(errors)), spread))
-    return rows
+    return [(name, history["recipe"]["passes"], [run["seed"] for run in history["runs"]],
+             *mean_and_spread(history["runs"]))
+            for name, history in ablation.items()]
 
 
 def choice_rows(choices):

@@ -75,7 +75,7 @@ def main(argv=None):
         with open(args.into) as file:
             shipped.update(json.load(file), about=about)
     for section, option in SECTIONS.items():
-        shipped.setdefault(section, {}).update(
+        shipped[section].update(
             {name: load(path) for name, path in getattr(args, option)})
     with open(args.out, "w") as file:
         json.dump(shipped, file, indent=1)
