@@ -13,6 +13,11 @@ is interrupted; if the kernel then no longer answers, or a cell kills the kernel
 (``os._exit``, a signal, a crash, the CPU-time cap), that cell is skipped: a new kernel
 starts and the cells before it run again, so the rest of the notebook still counts.
 
+Every kernel talks over Unix sockets in a folder of its own (``unix_socket_settings``), not
+over TCP ports: two kernels starting at once (a class graded two at a time without the
+sandbox, the book's chapters, the learners' notebooks) could draw the same free port, and
+one of them would die ("Address already in use").
+
 Example:
     >>> import json, tempfile
     >>> job = Path(tempfile.mkdtemp())
@@ -32,9 +37,11 @@ import logging
 import math
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,6 +94,22 @@ def _caps(megabytes, cpu_seconds):
     return cap
 
 
+def unix_socket_settings(folder):
+    """Kernel settings that put a kernel's channels on Unix sockets in ``folder``, not TCP ports.
+
+    For any jupyter_client ``KernelManager``, e.g. ``NotebookClient(..., config=...)``.
+    ``folder`` should be the kernel's own (its sockets are ``folder/kernel-N``) and short:
+    a socket's path has at most about 100 characters.
+
+    Example:
+        >>> unix_socket_settings("/tmp/k").KernelManager.transport
+        'ipc'
+    """
+    from traitlets.config import Config
+
+    return Config({"KernelManager": {"transport": "ipc", "ip": str(Path(folder) / "kernel")}})
+
+
 class Kernel:
     """One kernel process, driven cell by cell through nbclient."""
 
@@ -94,6 +117,7 @@ class Kernel:
         self.workdir, self.options = workdir, options
         self.client = None
         self.process = None  # the kernel's Popen
+        self.sockets = None  # the folder of its Unix sockets
 
     async def start(self):
         import nbformat
@@ -111,8 +135,10 @@ class Kernel:
         self.output_bytes = 0
         self.reply = None
         self.context = None
+        self.sockets = tempfile.mkdtemp(prefix="lenet-kernel-")
         self.client = _Client(
-            nbformat.v4.new_notebook(), kernel_name=options.kernel_name, allow_errors=True,
+            nbformat.v4.new_notebook(), config=unix_socket_settings(self.sockets),
+            kernel_name=options.kernel_name, allow_errors=True,
             interrupt_on_timeout=True, timeout=int(options.cell_timeout), startup_timeout=120,
             error_on_timeout={"ename": _TIMEOUT_ENAME, "evalue": "", "traceback": []},
             iopub_timeout=2, shutdown_kernel="immediate", log=_quiet_logger(),
@@ -194,6 +220,7 @@ class Kernel:
         if self.context is not None:
             self.context.destroy(linger=0)
         self.client = None
+        shutil.rmtree(self.sockets, ignore_errors=True)
 
 
 class CellRunner:

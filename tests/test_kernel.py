@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+import tempfile
 
 from lenet_course.kernel import run_job, write_job
 
@@ -22,6 +23,22 @@ def test_a_job_runs_every_cell_and_writes_answers_as_data(tmp_path):
     assert answers[2] == {"status": "missing"}
     assert answers[3] == {"status": "ok", "outputs": [{"value": 2}, {"value": 3}]}
     assert [a["status"] for a in result["answers"]] == ["ok"] * 4
+
+
+def test_a_jobs_kernels_talk_over_unix_sockets_and_leave_none_behind(tmp_path, monkeypatch):
+    # Without the sandbox (--sandbox none, or two classes graded at once) kernels share the
+    # machine's ports: two starting at once over TCP could draw the same one. Unix sockets in a
+    # folder of each kernel's own cannot collide; each kernel's folder goes when it stops.
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    transport = "import json, ipykernel\ntransport = json.load(open(ipykernel.get_connection_file()))['transport']"
+    job = write_job(tmp_path / "job", [transport, "import os\nos._exit(1)"],
+                    [{"name": "transport", "kind": "value"}], LIMITS)
+    result = run_job(job)
+    assert result["restarts"] == 1  # the second kernel replayed the first cell
+    assert json.loads((job / "answers" / "0.json").read_text()) == {"status": "ok", "value": "ipc"}
+    assert list(scratch.iterdir()) == []
 
 
 # Plain answers whose right value the package computes with Keras (the learning-rate schedule is

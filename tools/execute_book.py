@@ -34,9 +34,9 @@ from jupyter_cache import get_cache
 from jupyter_cache.base import CacheBundleIn
 from jupyter_cache.executors.utils import single_nb_execution
 from myst_nb.core.read import is_myst_markdown_notebook, read_myst_markdown_notebook
-from traitlets.config import Config
 
 from lenet_course.data import load_mnist
+from lenet_course.kernel import unix_socket_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 BUILD = ROOT / "_build"
@@ -58,15 +58,6 @@ def read_chapter(path):
     return read_myst_markdown_notebook(Path(path).read_text("utf8"), add_source_map=True, path=path)
 
 
-def kernel_on_unix_sockets(folder):
-    """Kernel settings: talk over Unix sockets in ``folder``, not over TCP ports.
-
-    Two kernels starting at once over TCP can draw the same free port, and one of them dies
-    ("Address already in use"); sockets in a folder of the kernel's own cannot collide.
-    """
-    return Config({"KernelManager": {"transport": "ipc", "ip": str(Path(folder) / "kernel")}})
-
-
 def execute_chapter(path, timeout):
     """Executes one chapter in its own folder, in a fresh kernel; returns the notebook, seconds
     and any error (a cell's, or the kernel's)."""
@@ -75,7 +66,7 @@ def execute_chapter(path, timeout):
         try:
             result = single_nb_execution(notebook, cwd=str(Path(path).parent.resolve()),
                                          timeout=timeout, allow_errors=False,
-                                         config=kernel_on_unix_sockets(sockets))
+                                         config=unix_socket_settings(sockets))
         except Exception as error:  # not a cell's error (those are in exc_string): the kernel's
             return notebook, 0.0, f"the kernel failed: {type(error).__name__}: {error}"
     return notebook, result.time, result.exc_string

@@ -138,21 +138,20 @@ def run_package_tests(environment):
     run(command, cwd=ROOT)
 
 
-# Each kernel talks over Unix sockets in a folder of its own: two kernels starting at once over
-# TCP can draw the same free port, and one of them dies ("Address already in use").
+# Each kernel talks over Unix sockets in a folder of its own (the package's settings, installed
+# here by step 2): two kernels starting at once over TCP can draw the same free port.
 RUNNER = r"""
 import re, sys, tempfile, time, nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError
-from traitlets.config import Config
+from lenet_course.kernel import unix_socket_settings
 path, cwd = sys.argv[1], sys.argv[2]
 notebook = nbformat.read(path, as_version=4)
 start = time.time()
 try:
     with tempfile.TemporaryDirectory() as sockets:
-        unix_sockets = Config({"KernelManager": {"transport": "ipc", "ip": sockets + "/kernel"}})
         NotebookClient(notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": cwd}},
-                       config=unix_sockets).execute()
+                       config=unix_socket_settings(sockets)).execute()
 except CellExecutionError as error:
     cell = next((c for c in notebook.cells if c.get("outputs") and any(o.get("output_type") == "error"
                  for o in c.outputs)), None)
