@@ -157,7 +157,9 @@ def test_cells_that_raise_by_design_say_so(md):
         assert stubbed or "(Runs once you have answered.)" in previous.source, (md.name, cell.source[:80])
 
 
-@pytest.mark.parametrize("md", sorted((ROOT / "exercises").glob("*.md")), ids=lambda p: p.stem)
+@pytest.mark.parametrize("md", sorted((ROOT / "exercises").glob("*.md")) + sorted(
+    md for md in (ROOT / "book").glob("*.md") if "{code-cell}" in md.read_text()),
+                         ids=lambda p: f"{p.parent.name}/{p.stem}")
 def test_notebook_code_lines_fit_in_88_characters(md):
     for cell in jupytext.read(md).cells:
         if cell.cell_type == "code" and "%pip install" not in cell.source:
