@@ -1,4 +1,7 @@
 import os
+import sys
+
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("LENET_COURSE_QUIET", "1")
@@ -11,3 +14,20 @@ def sample():
     from lenet_course.data import load_mnist
 
     return load_mnist(source="sample")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium (Debian's, as the browser check uses), for a module's tests."""
+    chromium = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+    if not Path(chromium).exists():
+        pytest.fail(f"{chromium} not found: `make chromium` installs Debian's chromium")
+    from playwright.sync_api import sync_playwright
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
+    from check_book_in_browser import CHROMIUM_ARGS
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()

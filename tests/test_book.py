@@ -275,6 +275,20 @@ def test_browser_check_reports_overflowing_code_and_too_small_figures():
     assert check.MIN_TEXT_PX == 8 and abs(684 / 950 - 0.72) < 0.001  # the 9.5-inch rule of test_plots
 
 
+def test_browser_check_reports_a_phone_page_that_scrolls_sideways_or_a_tap_too_small():
+    check = _browser_check()
+    text_px = 8 * 100 / 72
+    fine = [["opened.png", 890, 668, 390], ["small.png", 300, 300, 390]]
+    assert check.phone_problems("ch.html", 390, fine, smallest_text_px=text_px) == []
+    problems = check.phone_problems("ch.html", 414, fine + [["stuck.png", 890, 342, 390],
+                                                            ["wide.png", 890, 668, 700]],
+                                    smallest_text_px=text_px)
+    assert problems[0] == "ch.html at 390 px: the page scrolls sideways (414 px wide)"
+    assert "stuck.png shown at 342 of its 890 px (38%)" in problems[1]
+    assert problems[2] == "ch.html at 390 px: a tap on figure wide.png widens the page to 700 px"
+    assert len(problems) == 3
+
+
 CHAPTER = """---
 jupytext:
   text_representation: {extension: .md, format_name: myst}

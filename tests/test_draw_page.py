@@ -6,7 +6,6 @@ built; ``tools/check_book_in_browser.py`` checks the page inside the built book.
 """
 
 import json
-import os
 import shutil
 import sys
 from pathlib import Path
@@ -20,9 +19,8 @@ from lenet_course.models import apply_layers, predict_digits, preprocess
 ROOT = Path(__file__).resolve().parents[1]
 STATIC = ROOT / "book" / "_static"
 sys.path.insert(0, str(ROOT / "tools"))
-from check_book_in_browser import CHROMIUM_ARGS, serve  # noqa: E402
+from check_book_in_browser import serve  # noqa: E402
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 LAYERS = ["C1", "S2", "C3", "S4", "C5", "F6"]
 KERAS_PATH = {name: ["C1", "S2", "C3", "S4", "C5", "flatten", "F6"][: i + 1 + (name == "F6")]
               for i, name in enumerate(LAYERS)}
@@ -47,18 +45,6 @@ def site(tmp_path_factory):
     server = serve(folder)
     yield f"http://127.0.0.1:{server.server_address[1]}/"
     server.shutdown()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} not found: `make chromium` installs Debian's chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

@@ -18,6 +18,12 @@ and fails (exit 1) on:
   puts that text at 11.1 px x scale; below ``MIN_TEXT_PX`` (8 px) it fails, i.e.
   any figure in the article shown at less than 72% of its natural width.
 
+- at a phone's width (390 px): a page that scrolls sideways, or a figure still too small
+  to read after a tap. On a narrow screen ``book/_static/readable_figures.js`` lets the
+  reader tap a figure the column shrinks below reading size, to see it at reading size in
+  a box that scrolls sideways; the check taps every such figure and applies the rule
+  above to what the tap shows.
+
 Each failure names the page, the block or image, and the numbers. Saves a
 full-page screenshot of every page under ``_build/screenshots/`` (and one at a
 phone's width, 390 px, as ``<page>-390.png``) to look at.
@@ -51,6 +57,19 @@ OVERFLOWING_CODE = """() => Array.from(document.querySelectorAll('article pre'))
 ARTICLE_IMAGES = """() => Array.from(document.querySelectorAll('article img'))
     .filter(img => img.naturalWidth > 0 && img.clientWidth > 0)
     .map(img => [img.getAttribute('src'), img.naturalWidth, img.clientWidth])"""
+# At a phone's width: every article image as a tap on it shows it (figures the column
+# shrinks below reading size are tapped, measured and tapped back): [src, natural width,
+# rendered width, the page's width then].
+TAPPED_IMAGES = """() => Array.from(document.querySelectorAll('article img'))
+    .filter(img => img.naturalWidth > 0 && img.clientWidth > 0)
+    .map(img => { const tap = img.closest('.readable-figure.shrunk') !== null;
+                  if (tap) img.click();
+                  const seen = [img.getAttribute('src'), img.naturalWidth, img.clientWidth,
+                                document.documentElement.scrollWidth];
+                  if (tap) img.click();
+                  return seen; })"""
+PAGE_WIDTH = "() => document.documentElement.scrollWidth"
+PHONE_WIDTH = 390
 # Icons drawn from a web font: [classes, the ::before content, font family, font weight].
 ICONS = """() => Array.from(document.querySelectorAll('[class*="fa-"]'))
     .map(e => { const s = getComputedStyle(e, '::before');
@@ -87,6 +106,25 @@ def layout_problems(name, overflowing, images, smallest_text_px=None):
             problems.append(f"{name}: figure {src} shown at {rendered} of its {natural} px "
                             f"({rendered / natural:.0%}): its smallest text is {text_px:.1f} px, "
                             f"below {MIN_TEXT_PX:g} px")
+    return problems
+
+
+def phone_problems(name, page_width, tapped_images, smallest_text_px=None):
+    """The problems of one page at a phone's width, as messages: the page scrolls
+    sideways, or a figure, as a tap shows it, is too small to read or widens the page.
+
+    Example:
+        >>> phone_problems("a.html", 414, [["f.png", 890, 668, 390]], smallest_text_px=11.1)
+        ['a.html at 390 px: the page scrolls sideways (414 px wide)']
+    """
+    where = f"{name} at {PHONE_WIDTH} px"
+    problems = []
+    if page_width > PHONE_WIDTH:
+        problems.append(f"{where}: the page scrolls sideways ({page_width} px wide)")
+    images = [image[:3] for image in tapped_images]
+    problems += layout_problems(f"{where}, figures as a tap shows them", [], images, smallest_text_px)
+    problems += [f"{where}: a tap on figure {src} widens the page to {width} px"
+                 for src, _, _, width in tapped_images if width > max(page_width, PHONE_WIDTH)]
     return problems
 
 
@@ -155,7 +193,7 @@ def check(html_dir, chromium, screenshots):
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
-        phone = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=2)
+        phone = browser.new_page(viewport={"width": PHONE_WIDTH, "height": 844}, device_scale_factor=2)
         errors = []
         page.on("pageerror", lambda error: errors.append(error))
         for name in pages:
@@ -176,6 +214,7 @@ def check(html_dir, chromium, screenshots):
             phone.goto(base + name, wait_until="load")
             phone.wait_for_timeout(300)
             phone.screenshot(path=f"{shot}-390.png", full_page=True)
+            problems += phone_problems(name, phone.evaluate(PAGE_WIDTH), phone.evaluate(TAPPED_IMAGES))
             print(f"ok  {name}")
         browser.close()
     server.shutdown()
