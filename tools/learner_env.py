@@ -35,7 +35,7 @@ CACHE = Path(os.environ.get("LENET_COURSE_ENV_CACHE", Path.home() / ".cache" / "
 # generator, an instructor's tool, which the CLI tests run).
 TEST_TOOLS = ["pytest==9.2.0", "pyyaml==6.0.4", "jupytext==1.19.6"]
 # Tests that need the book's build tools (jupytext, jupyter-book) or a browser: not a learner's.
-BUILD_TOOL_TESTS = ["tests/test_book.py", "tests/test_draw_page.py"]
+BUILD_TOOL_TESTS = ["tests/test_book.py", "tests/test_draw_page.py", "tests/test_readable_figures.py"]
 
 
 def read_environment_file(path):
