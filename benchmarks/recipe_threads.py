@@ -1,9 +1,10 @@
 """How many TensorFlow threads should the paper's recipe use? One, against TensorFlow's default.
 
-``python -m lenet_course.reproduce`` updates the weights after every 8 digits. Each
-operation on 8 digits is too small to share between cores, so the command runs
-TensorFlow's operations on one thread (``--threads 1``). This measures that choice:
-the recipe's training (``lenet_course.reproduce.train_once``: SDLM, batches of 8,
+The batched recipe (``BATCHED_RECIPE``; the command's recipe with ``--distortions``)
+updates the weights after every 8 digits. Each operation on 8 digits is too small to
+share between cores, so the command runs TensorFlow's operations on one thread
+(``--threads 1``). This measures that choice: the batched recipe's training
+(``lenet_course.reproduce.train_once``: SDLM, batches of 8,
 the curvature re-estimated before every pass) on the shipped sample's 8,000
 training digits, with one thread and with TensorFlow's default, without and with
 distortions (every digit and ``--copies`` distorted copies per pass).
@@ -36,11 +37,11 @@ CONFIGS = {  # name -> (threads, distortions); threads 0: TensorFlow's default
 CHILD = """
 import dataclasses, json, sys
 from lenet_course.data import load_mnist
-from lenet_course.reproduce import parse_args, train_once, use_threads
+from lenet_course.reproduce import BATCHED_RECIPE, parse_args, train_once, use_threads
 threads, distortions, passes, digits, copies = json.loads(sys.argv[1])
 if threads:
     assert use_threads(threads) is None
-argv = ["--passes", str(passes), "--distorted-copies", str(copies)] + (["--distortions"] * distortions)
+argv = ["--passes", str(passes), "--distorted-copies", str(copies), *BATCHED_RECIPE] + (["--distortions"] * distortions)
 data = load_mnist("sample", verbose=False)
 data = dataclasses.replace(data, x_train=data.x_train[:digits], y_train=data.y_train[:digits])
 _, rows, _ = train_once(data, parse_args(argv), seed=0, out=lambda line: None)

@@ -247,10 +247,11 @@ def effective_learning_rates(curvatures, eta=PAPER_ETA_STAGES[0][1], mu=PAPER_MU
     return eta / (mu + h)
 
 
-def first_steps(x, y, *, batch_size, digits=1000, seed=0, curvature_digits=PAPER_CURVATURE_DIGITS):
+def first_steps(x, y, *, batch_size, digits=1000, seed=0, curvature_digits=PAPER_CURVATURE_DIGITS,
+                initializer="glorot"):
     """What the recipe's first ``digits`` training digits do to its network, layer by layer.
 
-    Builds ``build_paper_recipe(seed=seed, initializer="glorot")``, estimates ``h`` on
+    Builds ``build_paper_recipe(seed=seed, initializer=initializer)``, estimates ``h`` on
     ``curvature_digits`` of ``x`` (as before a pass), trains on ``digits`` digits at the
     paper's first ``eta`` with ``batch_size`` digits per update (``eta`` on their mean),
     and measures two things per layer with weights: how far its weights moved,
@@ -273,7 +274,7 @@ def first_steps(x, y, *, batch_size, digits=1000, seed=0, curvature_digits=PAPER
                          f"Received: digits={digits}, curvature_digits={curvature_digits}, "
                          f"batch_size={batch_size}")
     keras.utils.set_random_seed(seed)
-    model = build_paper_recipe(seed=seed, initializer="glorot")
+    model = build_paper_recipe(seed=seed, initializer=initializer)
     rng = np.random.default_rng(seed)
     probe = x[np.sort(rng.choice(len(x), curvature_digits, replace=False))]
     before = backpropagated_curvature(model, probe)

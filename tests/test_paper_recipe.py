@@ -187,6 +187,9 @@ def test_per_digit_first_steps_go_farther_and_leave_h_behind_as_chapter_13_says(
     assert per_digit["C1"][1] < 0.1 and per_digit["C3"][1] < 0.1  # "a few hundredths"
     assert all(0.25 < per_8[name][1] < 4 for name in ("C1", "C3", "C5"))  # "within a few times"
     assert per_digit["F6"][1] > 1 and per_8["F6"][1] > 1  # "F6's grows either way"
+    from_sqrt = first_steps(inputs, labels, batch_size=1, seed=0, initializer="paper-sqrt")
+    for name in per_digit:  # "less than a third of their size ... within a factor of three"
+        assert from_sqrt[name][0] < 1 / 3 and 1 / 3 < from_sqrt[name][1] < 3, name
 
 
 def test_first_steps_is_repeatable_and_rejects_bad_arguments(sample):
