@@ -18,10 +18,11 @@ import pytest  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 STATIC = ROOT / "book" / "_static"
 sys.path.insert(0, str(ROOT / "tools"))
-from check_book_in_browser import serve  # noqa: E402
+from check_book_in_browser import FIGURE_DPI, MIN_TEXT_PX, serve  # noqa: E402
 
-MIN_TEXT_PX = 8.0
-TEXT_PX_AT_NATURAL_SIZE = 8 * 100 / 72  # the package's 8-pt text at 100 dpi
+from lenet_course.plots import MIN_FONT_PT  # noqa: E402
+
+TEXT_PX_AT_NATURAL_SIZE = MIN_FONT_PT * FIGURE_DPI / 72  # the package's smallest text
 PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>figures</title>
 <meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="data:,">
 <style>img { max-width: 100%; height: auto; }</style><!-- as the book's theme does -->

@@ -213,7 +213,7 @@ def check(html_dir, chromium, screenshots):
             page.screenshot(path=f"{shot}.png", full_page=True)
             phone.goto(base + name, wait_until="load")
             phone.wait_for_timeout(300)
-            phone.screenshot(path=f"{shot}-390.png", full_page=True)
+            phone.screenshot(path=f"{shot}-{PHONE_WIDTH}.png", full_page=True)
             problems += phone_problems(name, phone.evaluate(PAGE_WIDTH), phone.evaluate(TAPPED_IMAGES))
             print(f"ok  {name}")
         browser.close()

@@ -55,7 +55,7 @@ Example: on a 390-px phone, tap the learning curves of chapter 9 and read their 
   function update(img) {
     if (!img.naturalWidth) return;
     let box = img.parentElement.classList.contains("readable-figure") ? img.parentElement : null;
-    const column = (box || img.parentElement).clientWidth;
+    const column = img.parentElement.clientWidth; // the box, once wrapped: as wide as the column
     const tooSmall = Math.min(img.naturalWidth, column) < readableWidth(img);
     if (tooSmall && !box) {
       box = wrap(img);
