@@ -55,8 +55,8 @@ PAPER_PASSES = 20
 COMMAND = "python -m lenet_course.reproduce"
 # Updates after every digit, as in the paper, from the paper's initialisation read as
 # +-2.4 / sqrt(fan-in) (PaperUniform(sqrt=True)). Validation error after 20 passes (seeds
-# 0-3): 1.01%, 0.90%, 1.05%, 1.00%; training error 0.14-0.15%, at 45-96 s a pass (two runs
-# side by side); on all 60,000 digits, alone, about 65 s, 22 minutes for 20 passes.
+# 0-4): 1.01%, 0.90%, 1.05%, 1.00%, 1.01%; training error 0.14-0.20%, at 45-96 s a pass (two
+# runs side by side); on all 60,000 digits, next to another run, 26.5 minutes for 20 passes.
 # From Glorot's start, per digit at the paper's eta training goes astray (23.56% and 8.17%
 # after passes 1 and 2, seed 0) and the recipe was batched: every 8 digits, eta on their mean,
 # 1.11%, 1.23%, 1.18%, 1.36%, 1.22% (seeds 0-4) at 10-17 s a pass; every 4: 1.07%, 1.10%,
