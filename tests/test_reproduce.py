@@ -260,6 +260,29 @@ def test_the_shipped_updates_every_4_digits_buy_less_than_the_spread_between_see
     assert abs(np.mean(list(four.values())) - np.mean(list(eight.values()))) < spread
 
 
+def test_half_the_papers_eta_per_digit_gains_less_than_the_spread_between_seeds():
+    """Why the command keeps the paper's eta per digit (chapter 13's reading): from +-2.4 /
+    sqrt(fan-in), on the same five or more seeds, half of each stage ends lower on average, but
+    by less than one standard deviation between its seeds, a spread wider than at the paper's
+    own eta; a quarter (seed 0) ends between the two."""
+    from lenet_course.reproduce import parse_args, shipped_history
+
+    choices = shipped_history()["choices"]
+
+    def final_errors(rate):
+        prefix = f"updates every digit, η × {rate}, ±2.4/√fan-in start"
+        return {run["seed"]: run["validation_error"] for name, history in choices.items()
+                if name.startswith(prefix) for run in history["runs"] if len(run["passes"]) == 20}
+
+    papers, halves, quarters = final_errors("1"), final_errors("1/2"), final_errors("1/4")
+    assert sorted(papers) == sorted(halves) and len(halves) >= 5  # like for like
+    gain = np.mean(list(papers.values())) - np.mean(list(halves.values()))
+    spreads = [np.std(list(errors.values()), ddof=1) for errors in (papers, halves)]
+    assert 0 < gain < spreads[1] and spreads[1] > spreads[0]
+    assert halves[0] < quarters[0] < papers[0]
+    assert parse_args([]).rate_factor == 1  # the paper's eta, kept
+
+
 def test_the_paper_initialisation_read_with_sqrt_trains_level_with_glorot():
     """Chapter 13's reading of its ablation: read as +-2.4 / sqrt(fan-in), the paper's
     initialisation learns from the first passes (the literal reading is still at chance after
