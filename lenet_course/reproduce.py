@@ -468,6 +468,19 @@ def ablation_rows(ablation):
             for name, history in ablation.items()]
 
 
+def final_errors(choices, prefix, passes=PAPER_PASSES):
+    """``{seed: validation error}`` after ``passes`` passes of the choices named ``prefix...``:
+    one setting's runs over its seeds (``"updates every 4 digits, η × 1"`` and its ``", seed N"``).
+
+    Example:
+        >>> run = {"seed": 1, "passes": [{}, {}], "validation_error": 0.02}
+        >>> final_errors({"a": {"runs": [run]}, "a, seed 1": {"runs": [run]}, "b": {"runs": []}}, "a", passes=2)
+        {1: 0.02}
+    """
+    return {run["seed"]: run["validation_error"] for name, history in choices.items()
+            if name.startswith(prefix) for run in history["runs"] if len(run["passes"]) == passes}
+
+
 def choice_rows(choices):
     """``[(name, seed, passes, errors after each pass, seconds per pass)]``, a row per seed.
 

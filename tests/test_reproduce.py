@@ -246,15 +246,11 @@ def test_the_shipped_updates_every_4_digits_buy_less_than_the_spread_between_see
     """Why the batched recipe (from Glorot's start) keeps 8 digits per update: run on the same
     seeds, updates after every 4 digits end, on average, within one standard deviation between
     those seeds of every 8."""
-    from lenet_course.reproduce import shipped_history
+    from lenet_course.reproduce import final_errors, shipped_history
 
     choices = shipped_history()["choices"]
-
-    def final_errors(prefix):
-        return {run["seed"]: run["validation_error"] for name, history in choices.items()
-                if name.startswith(prefix) for run in history["runs"] if len(run["passes"]) == 20}
-
-    four, eight = final_errors("updates every 4 digits, η × 1"), final_errors("updates every 8 digits, η × 1")
+    four = final_errors(choices, "updates every 4 digits, η × 1")
+    eight = final_errors(choices, "updates every 8 digits, η × 1")
     assert sorted(four) == sorted(eight) and len(four) >= 5  # like for like
     spread = np.std(list(eight.values()), ddof=1)
     assert abs(np.mean(list(four.values())) - np.mean(list(eight.values()))) < spread
@@ -265,16 +261,11 @@ def test_half_the_papers_eta_per_digit_gains_less_than_the_spread_between_seeds(
     sqrt(fan-in), on the same five or more seeds, half of each stage ends lower on average, but
     by less than one standard deviation between its seeds, a spread wider than at the paper's
     own eta; a quarter (seed 0) ends between the two."""
-    from lenet_course.reproduce import parse_args, shipped_history
+    from lenet_course.reproduce import final_errors, parse_args, shipped_history
 
     choices = shipped_history()["choices"]
-
-    def final_errors(rate):
-        prefix = f"updates every digit, η × {rate}, ±2.4/√fan-in start"
-        return {run["seed"]: run["validation_error"] for name, history in choices.items()
-                if name.startswith(prefix) for run in history["runs"] if len(run["passes"]) == 20}
-
-    papers, halves, quarters = final_errors("1"), final_errors("1/2"), final_errors("1/4")
+    papers, halves, quarters = (final_errors(choices, f"updates every digit, η × {rate}, ±2.4/√fan-in start")
+                                for rate in ("1", "1/2", "1/4"))
     assert sorted(papers) == sorted(halves) and len(halves) >= 5  # like for like
     gain = np.mean(list(papers.values())) - np.mean(list(halves.values()))
     spreads = [np.std(list(errors.values()), ddof=1) for errors in (papers, halves)]
