@@ -191,7 +191,8 @@ def load_data(data_home, all_training_digits=False):
 
 
 def first_training_digits(data, n):
-    """(``data`` with only its first ``n`` training digits, a note saying so).
+    """(``data`` with only its first ``n`` training digits, a note saying so; the
+    note also ends the data's description, which a run's history records).
 
     The held-out digits stay as they are, so errors measured with fewer training
     digits compare like with like.
@@ -201,6 +202,8 @@ def first_training_digits(data, n):
         >>> fewer, note = first_training_digits(load_mnist("sample", verbose=False), 3000)
         >>> len(fewer.x_train), len(fewer.x_test), note
         (3000, 2000, 'training on the first 3,000 of 8,000 training digits only')
+        >>> fewer.description.endswith(note)
+        True
     """
     import dataclasses
 
@@ -208,7 +211,9 @@ def first_training_digits(data, n):
         raise SystemExit(f"--training-digits must be between 1 and {len(data.x_train):,}, "
                          f"the training digits there are. Received: {n:,}")
     note = f"training on the first {n:,} of {len(data.x_train):,} training digits only"
-    return dataclasses.replace(data, x_train=data.x_train[:n], y_train=data.y_train[:n]), note
+    fewer = dataclasses.replace(data, x_train=data.x_train[:n], y_train=data.y_train[:n],
+                                description=f"{data.description}\n{note}")
+    return fewer, note
 
 
 def use_threads(threads):
@@ -419,24 +424,54 @@ def recipe_runs(shipped, recipe="paper recipe"):
             if name.startswith(recipe) and "distortions" not in name}
 
 
-def training_digits_rows(shipped):
+def training_digits_rows(shipped, recipe="paper recipe"):
     """``[(training digits, seeds, mean validation error, standard deviation)]``, fewest digits
-    first: the batched recipe trained on fewer digits (``"fewer_training_digits"``) and on all
-    of the split's (``recipe_runs(shipped, "batched recipe")``), every row measured on the same
-    10,000 validation digits.
+    first: ``recipe`` (as in ``recipe_runs``) trained on all of the split's digits and, from
+    ``"fewer_training_digits"``, the runs of the same recipe on fewer (``--training-digits``),
+    every row measured on the same 10,000 validation digits.
 
     Example:
         >>> [(digits, len(seeds)) for digits, seeds, _, _ in training_digits_rows(shipped_history())]
         [(30000, 5), (40000, 5), (50000, 5)]
     """
+    full = recipe_runs(shipped, recipe)
+    trained = shipped["runs"][next(iter(full))]["recipe"]
     groups = {}
     for history in shipped["fewer_training_digits"].values():
-        groups.setdefault(history["recipe"]["training_digits"], []).extend(history["runs"])
-    for name, run in recipe_runs(shipped, "batched recipe").items():  # all the split's digits
+        if same_recipe(history["recipe"], trained):
+            groups.setdefault(history["recipe"]["training_digits"], []).extend(history["runs"])
+    for name, run in full.items():  # all the split's digits
         digits = re.search(r"the first ([\d,]+) training digits", shipped["runs"][name]["data"])[1]
         groups.setdefault(int(digits.replace(",", "")), []).append(run)
     return [(digits, [run["seed"] for run in runs], *mean_and_spread(runs))
             for digits, runs in sorted(groups.items())]
+
+
+def same_recipe(one, other, ignoring=("seeds", "training_digits", "threads")):
+    """Whether two recorded recipes (a history's ``"recipe"``) train the same way, whatever
+    their seeds, number of training digits and threads.
+
+    Example:
+        >>> same_recipe({"batch_size": 1, "seeds": [0]}, {"batch_size": 1, "seeds": [3]})
+        True
+    """
+    def kept(recipe):
+        return {key: value for key, value in recipe.items() if key not in ignoring}
+    return kept(one) == kept(other)
+
+
+def extrapolated_error(rows, digits):
+    """The error at ``digits`` training digits on the straight line through the mean errors of
+    ``training_digits_rows`` on log-log axes (error = a * digits ** slope), and that slope.
+    A guess from a few means, each as uncertain as the spread between seeds.
+
+    Example:
+        >>> rows = [(10_000, [0], 0.04, 0.0), (40_000, [0], 0.02, 0.0)]
+        >>> [round(x, 3) for x in extrapolated_error(rows, 160_000)]
+        [0.01, -0.5]
+    """
+    slope, offset = np.polyfit(np.log([row[0] for row in rows]), np.log([row[2] for row in rows]), 1)
+    return float(np.exp(offset + slope * np.log(digits))), float(slope)
 
 
 def mean_and_spread(runs):
