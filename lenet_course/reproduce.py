@@ -408,20 +408,21 @@ def shipped_history(path=SHIPPED_HISTORY):
         return json.load(file)
 
 
-def recipe_runs(shipped, recipe="paper recipe"):
-    """The shipped runs of the recipe itself (no distortions), one per seed: name -> run.
+def recipe_runs(shipped, recipe="paper recipe", distortions=False):
+    """The shipped runs of a recipe, one per seed: name -> run.
 
     ``shipped`` is ``shipped_history()``; each run is as ``--history-out`` writes
     one seed's (``"seed"``, ``"passes"``, ``"validation_error"``, ...). ``recipe``:
     ``"paper recipe"`` (the command's default: every digit) or ``"batched recipe"``
-    (every 8 digits, from Glorot's start).
+    (every 8 digits, from Glorot's start); ``distortions``: the runs that trained it
+    with distortions (as recorded in each run's recipe) instead of without.
 
     Example:
         >>> sorted(run["seed"] for run in recipe_runs(shipped_history(), "batched recipe").values())
         [0, 1, 2, 3, 4]
     """
     return {name: history["runs"][0] for name, history in shipped["runs"].items()
-            if name.startswith(recipe) and "distortions" not in name}
+            if name.startswith(recipe) and history["recipe"]["distortions"] == distortions}
 
 
 def training_digits_rows(shipped, recipe="paper recipe"):

@@ -183,7 +183,7 @@ def test_the_shipped_full_data_run_is_of_the_commands_own_recipe():
                    "curvature", "j", "curvature_digits")
     for key in recipe_keys:
         assert recipe_run["recipe"][key] == defaults[key], key
-    distorted_run = shipped["runs"]["paper recipe with distortions"]["recipe"]
+    distorted_run = shipped["runs"]["batched recipe with distortions"]["recipe"]
     assert distorted_run["distortions"] and not recipe_run["recipe"]["distortions"]
     distorted_defaults = vars(parse_args(["--distortions"]))
     for key in (*recipe_keys, "distorted_copies", "translation", "scaling", "squeezing", "shearing"):
@@ -386,15 +386,18 @@ def test_more_training_digits_close_only_a_small_part_of_the_batched_recipes_gap
 
 
 def test_training_digits_rows_keep_each_recipes_runs_apart():
-    """Runs on fewer digits join the rows of the recipe they trained, and no other's."""
+    """Runs on fewer digits join the rows of the recipe they trained, and no other's; runs with
+    distortions join none."""
     from lenet_course.reproduce import training_digits_rows
 
-    def history(batch_size, digits, seed, error):
-        recipe = {"batch_size": batch_size, "training_digits": digits, "seeds": [seed], "threads": 1}
+    def history(batch_size, digits, seed, error, distortions=False):
+        recipe = {"batch_size": batch_size, "training_digits": digits, "seeds": [seed], "threads": 1,
+                  "distortions": distortions}
         return {"recipe": recipe, "data": f"MNIST: the first {digits or 50_000:,} training digits",
                 "runs": [{"seed": seed, "validation_error": error}]}
     shipped = {"runs": {"paper recipe": history(1, None, 0, 0.010),
-                        "batched recipe": history(8, None, 0, 0.012)},
+                        "batched recipe": history(8, None, 0, 0.012),
+                        "batched recipe with distortions": history(8, None, 0, 0.007, True)},
                "fewer_training_digits": {"a": history(1, 30_000, 0, 0.013),
                                          "b": history(8, 30_000, 0, 0.016),
                                          "c": history(8, 40_000, 0, 0.014)}}
