@@ -231,21 +231,43 @@ def load_full(*, data_home=None, validation=False):
     """
     folder = data_folder(data_home)
     npz = folder / FULL_MNIST["filename"]
-    train = _read_idx_pair(folder, "train")
     test = None if validation else _read_idx_pair(folder, "test")
-    if train is not None and test is None and not validation and not npz.exists():
+    holds_training = _idx_path(folder, IDX_FILES["train_images"]) is not None
+    if holds_training and test is None and not validation and not npz.exists():
+        # Said before the training files are read: 47 MB of them, for nothing.
         missing = " and ".join(f"{IDX_FILES[k]}[.gz]" for k in ("test_images", "test_labels"))
         raise OSError(
             f"{folder} holds the MNIST training files but not the official test set "
             f"({missing}). Add them, or pass validation=True to hold out the last "
             f"{VALIDATION_SIZE:,} training digits instead."
         )
+    train = _read_idx_pair(folder, "train")
     if train is None or (test is None and not validation):
         arrays = _cached_or_downloaded_npz(npz)
         train = train or (arrays["x_train"], arrays["y_train"])
         if not validation:
             test = test or (arrays["x_test"], arrays["y_test"])
     return _full_data(train, test, validation)
+
+
+def validation_split(data):
+    """The customary validation split of full MNIST already loaded: its first 50,000
+    training digits for training, the last 10,000 held out as ``x_test`` / ``y_test``,
+    the official test digits dropped; as ``load_mnist("full", validation=True)``
+    returns it, without reading the files again.
+
+    Example:
+        >>> digits = np.zeros((10_050, 28, 28), np.uint8)
+        >>> labels = np.zeros(10_050, np.int64)
+        >>> full = MnistData(digits, labels, digits[:5], labels[:5], "full", "full MNIST")
+        >>> split = validation_split(full)
+        >>> len(split.x_train), len(split.x_test)
+        (50, 10000)
+    """
+    if data.source != "full":
+        raise ValueError(f"Expected full MNIST (the sample holds out its own digits). "
+                         f"Received: {data!r}")
+    return _full_data((data.x_train, data.y_train), None, validation=True)
 
 
 def data_folder(data_home=None):

@@ -24,20 +24,18 @@ the digits, so the recipe updates after every 8 of them, from Glorot's start, to
 within an hour (``DISTORTIONS_BATCH_SIZE``).
 
 ``--history-out FILE`` saves every pass's numbers, the seeds, the machine and
-the command as JSON; ``lenet_course/_data/reproduction_history.json`` is such a
-file, shipped so that chapter 13 shows a full-data run offline.
+the command as JSON; ``lenet_course/_data/reproduction_history.json`` holds such
+files, shipped so that chapter 13 shows full-data runs offline (``lenet_course.shipped_runs``
+reads them).
 """
 
 import argparse
 import json
 import os
 import platform
-import re
 import shlex
 import sys
 import time
-
-from pathlib import Path
 
 import numpy as np
 
@@ -45,7 +43,6 @@ from .distortions import DISTORTION_RANGES, PAPER_DISTORTED_COPIES, check_ranges
 from .models import read_digits
 from .paper_recipe import CURVATURE_METHODS, DEFAULT_J, INGREDIENTS
 
-SHIPPED_HISTORY = Path(__file__).parent / "_data" / "reproduction_history.json"
 PAPER_TEST_ERROR = {False: 0.0095, True: 0.0080}  # without / with distortions
 # Section III.C, without distortions: "The test error rate stabilizes after around 10 passes
 # through the training set at 0.95%. The error rate on the training set reaches 0.35% after
@@ -113,7 +110,7 @@ def parse_args(argv=None):
     parser.add_argument("--optimizer", default="sdlm", choices=INGREDIENTS["optimizer"])
     parser.add_argument("--initializer", default=None, choices=INGREDIENTS["initializer"],
                         help="the paper's +-2.4 / fan-in, the same read as +-2.4 / sqrt(fan-in) "
-                             f"(default), or Glorot's (default with --distortions)")
+                             "(default), or Glorot's (default with --distortions)")
     parser.add_argument("--loss", default="map", choices=INGREDIENTS["loss"])
     parser.add_argument("--codes", default="bitmaps", choices=INGREDIENTS["codes"])
     parser.add_argument("--j", type=float, default=DEFAULT_J,
@@ -168,27 +165,27 @@ def load_data(data_home, all_training_digits=False):
 
     The training data is the validation split (first 50,000 / last 10,000), or
     with ``all_training_digits`` the official sets (its held-out digits, the
-    test set, are then never shown to training).
+    test set, are then never shown to training). Each file is read once.
     """
-    from .data import load_mnist
+    from .data import load_mnist, validation_split
 
     try:
-        test = load_mnist("full", data_home=data_home)
+        official = load_mnist("full", data_home=data_home)
     except OSError as error:
         if "not the official test set" not in str(error):
             raise
         if all_training_digits:
             raise SystemExit("--all-training-digits needs the official test set in the data home "
                              "(it keeps no validation digits): " + str(error).splitlines()[0])
-        test = None
-    if all_training_digits:
-        return test, test, f"official test set found: training on all {len(test.x_train):,} training digits"
-    split = load_mnist("full", data_home=data_home, validation=True)
-    if test is None:
+        split = load_mnist("full", data_home=data_home, validation=True)
         return split, None, "no official test set in the data home: validation error only"
-    return split, test, (f"official test set found: the test error is reported at the end, of networks "
-                         f"trained on the first {len(split.x_train):,} training digits (the paper used "
-                         f"all {len(test.x_train):,}: --all-training-digits)")
+    if all_training_digits:
+        return official, official, (f"official test set found: training on all "
+                                    f"{len(official.x_train):,} training digits")
+    split = validation_split(official)
+    return split, official, (f"official test set found: the test error is reported at the end, of "
+                             f"networks trained on the first {len(split.x_train):,} training digits "
+                             f"(the paper used all {len(official.x_train):,}: --all-training-digits)")
 
 
 def first_training_digits(data, n):
@@ -388,147 +385,6 @@ def main(argv=None, out=print):
         mean = float(np.mean([run["test_error"] for run in runs]))
         out(f"test error: {mean:.2%} (paper: {paper_error:.2%})")
     return runs
-
-
-def shipped_history(path=SHIPPED_HISTORY):
-    """The full-data runs shipped with the package (see ``tools/collect_reproduction.py``).
-
-    A dict: ``"about"`` (what was run, how to recompute), ``"runs"`` (name ->
-    history as ``--history-out`` writes it), ``"ablation"`` (one change to the
-    recipe per entry, every entry the same passes and seeds), ``"long_ablation"``
-    (some of those changes trained for more passes), ``"choices"`` (name ->
-    history of the runs that chose a setting) and ``"fewer_training_digits"`` (the
-    recipe trained on the first N digits only, ``--training-digits``).
-
-    Example:
-        >>> history = shipped_history()
-        >>> sorted(history)
-        ['ablation', 'about', 'choices', 'fewer_training_digits', 'long_ablation', 'runs']
-    """
-    with open(path) as file:
-        return json.load(file)
-
-
-def recipe_runs(shipped, recipe="paper recipe", distortions=False):
-    """The shipped runs of a recipe, one per seed: name -> run.
-
-    ``shipped`` is ``shipped_history()``; each run is as ``--history-out`` writes
-    one seed's (``"seed"``, ``"passes"``, ``"validation_error"``, ...). ``recipe``:
-    ``"paper recipe"`` (the command's default: every digit) or ``"batched recipe"``
-    (every 8 digits, from Glorot's start); ``distortions``: the runs that trained it
-    with distortions (as recorded in each run's recipe) instead of without.
-
-    Example:
-        >>> sorted(run["seed"] for run in recipe_runs(shipped_history(), "batched recipe").values())
-        [0, 1, 2, 3, 4]
-    """
-    return {name: history["runs"][0] for name, history in shipped["runs"].items()
-            if name.startswith(recipe) and history["recipe"]["distortions"] == distortions}
-
-
-def training_digits_rows(shipped, recipe="paper recipe"):
-    """``[(training digits, seeds, mean validation error, standard deviation)]``, fewest digits
-    first: ``recipe`` (as in ``recipe_runs``) trained on all of the split's digits and, from
-    ``"fewer_training_digits"``, the runs of the same recipe on fewer (``--training-digits``),
-    every row measured on the same 10,000 validation digits.
-
-    Example:
-        >>> [(digits, len(seeds)) for digits, seeds, _, _ in training_digits_rows(shipped_history())]
-        [(30000, 5), (40000, 5), (50000, 5)]
-    """
-    full = recipe_runs(shipped, recipe)
-    trained = shipped["runs"][next(iter(full))]["recipe"]
-    groups = {}
-    for history in shipped["fewer_training_digits"].values():
-        if same_recipe(history["recipe"], trained):
-            groups.setdefault(history["recipe"]["training_digits"], []).extend(history["runs"])
-    for name, run in full.items():  # all the split's digits
-        digits = re.search(r"the first ([\d,]+) training digits", shipped["runs"][name]["data"])[1]
-        groups.setdefault(int(digits.replace(",", "")), []).append(run)
-    return [(digits, [run["seed"] for run in runs], *mean_and_spread(runs))
-            for digits, runs in sorted(groups.items())]
-
-
-def same_recipe(one, other, ignoring=("seeds", "training_digits", "threads")):
-    """Whether two recorded recipes (a history's ``"recipe"``) train the same way, whatever
-    their seeds, number of training digits and threads.
-
-    Example:
-        >>> same_recipe({"batch_size": 1, "seeds": [0]}, {"batch_size": 1, "seeds": [3]})
-        True
-    """
-    def kept(recipe):
-        return {key: value for key, value in recipe.items() if key not in ignoring}
-    return kept(one) == kept(other)
-
-
-def extrapolated_error(rows, digits):
-    """The error at ``digits`` training digits on the straight line through the mean errors of
-    ``training_digits_rows`` on log-log axes (error = a * digits ** slope), and that slope.
-    A guess from a few means, each as uncertain as the spread between seeds.
-
-    Example:
-        >>> rows = [(10_000, [0], 0.04, 0.0), (40_000, [0], 0.02, 0.0)]
-        >>> [round(x, 3) for x in extrapolated_error(rows, 160_000)]
-        [0.01, -0.5]
-    """
-    slope, offset = np.polyfit(np.log([row[0] for row in rows]), np.log([row[2] for row in rows]), 1)
-    return float(np.exp(offset + slope * np.log(digits))), float(slope)
-
-
-def mean_and_spread(runs):
-    """(mean, standard deviation) of the runs' validation errors: over seeds, ``ddof=1``, and 0
-    for a single run.
-
-    Example:
-        >>> [round(x, 4) for x in mean_and_spread([{"validation_error": e} for e in (0.02, 0.04)])]
-        [0.03, 0.0141]
-    """
-    errors = [run["validation_error"] for run in runs]
-    return float(np.mean(errors)), float(np.std(errors, ddof=1)) if len(errors) > 1 else 0.0
-
-
-def ablation_rows(ablation):
-    """``[(name, passes, seeds, mean validation error, standard deviation)]`` from an ablation dict.
-
-    The standard deviation is over seeds (``ddof=1``; 0 for a single seed).
-
-    Example:
-        >>> run = lambda seed, e: {"seed": seed, "validation_error": e}
-        >>> name, passes, seeds, mean, sd = ablation_rows(
-        ...     {"a": {"recipe": {"passes": 2}, "runs": [run(0, 0.02), run(1, 0.04)]}})[0]
-        >>> name, passes, seeds, round(mean, 4), round(sd, 4)
-        ('a', 2, [0, 1], 0.03, 0.0141)
-    """
-    return [(name, history["recipe"]["passes"], [run["seed"] for run in history["runs"]],
-             *mean_and_spread(history["runs"]))
-            for name, history in ablation.items()]
-
-
-def final_errors(choices, prefix, passes=PAPER_PASSES):
-    """``{seed: validation error}`` after ``passes`` passes of the choices named ``prefix...``:
-    one setting's runs over its seeds (``"updates every 4 digits, η × 1"`` and its ``", seed N"``).
-
-    Example:
-        >>> run = {"seed": 1, "passes": [{}, {}], "validation_error": 0.02}
-        >>> final_errors({"a": {"runs": [run]}, "a, seed 1": {"runs": [run]}, "b": {"runs": []}}, "a", passes=2)
-        {1: 0.02}
-    """
-    return {run["seed"]: run["validation_error"] for name, history in choices.items()
-            if name.startswith(prefix) for run in history["runs"] if len(run["passes"]) == passes}
-
-
-def choice_rows(choices):
-    """``[(name, seed, passes, errors after each pass, seconds per pass)]``, a row per seed.
-
-    Example:
-        >>> passes = [{"validation_error": 0.03, "seconds": 10.0}, {"validation_error": 0.02, "seconds": 12.0}]
-        >>> choice_rows({"a": {"runs": [{"seed": 0, "passes": passes}]}})
-        [('a', 0, 2, [0.03, 0.02], 11.0)]
-    """
-    return [(name, run["seed"], len(run["passes"]), [p["validation_error"] for p in run["passes"]],
-             float(np.mean([p["seconds"] for p in run["passes"]])))
-            for name, history in choices.items() for run in history["runs"]]
 
 
 if __name__ == "__main__":

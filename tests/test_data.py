@@ -18,6 +18,7 @@ from lenet_course.data import (
     read_idx,
     stratified_test_mask,
     unit_scale,
+    validation_split,
 )
 
 
@@ -344,6 +345,23 @@ def test_validation_split_never_uses_the_test_files(tmp_path, offline, fake_mnis
     assert loaded.x_train.shape == (50, 28, 28) and loaded.x_test.shape == (10, 28, 28)
     assert not any(image.tobytes() in {t.tobytes() for t in fake_mnist["test_images"]}
                    for image in loaded.x_test)
+
+
+def test_training_files_only_are_refused_before_they_are_read(tmp_path, offline, fake_mnist, monkeypatch):
+    home = write_idx_home(tmp_path / "home", fake_mnist, gz=True, parts=("train",))
+    monkeypatch.setattr(data_module, "read_idx", lambda path: pytest.fail(f"read {path.name}"))
+    with pytest.raises(OSError, match="not the official test set"):
+        load_mnist(source="full", data_home=home)
+
+
+def test_validation_split_of_loaded_data_is_the_loaders_split(tmp_path, offline, fake_mnist, sample):
+    home = write_idx_home(tmp_path / "home", fake_mnist, gz=True)
+    split = validation_split(load_mnist(source="full", data_home=home))
+    loaded = load_mnist(source="full", data_home=home, validation=True)
+    for name in ("x_train", "y_train", "x_test", "y_test", "source", "description"):
+        assert np.array_equal(getattr(split, name), getattr(loaded, name)), name
+    with pytest.raises(ValueError, match="Expected full MNIST"):
+        validation_split(sample)
 
 
 def test_half_a_pair_of_idx_files_is_a_clear_error(tmp_path, offline, fake_mnist):

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from lenet_course.layers import C3_TABLE, PartialConv2D
-from lenet_course.models import build_lenet5, preprocess
+from lenet_course.models import preprocess
 from lenet_course.paper_recipe import (
     DiagonalLevenbergMarquardt,
     PaperMAPLoss,

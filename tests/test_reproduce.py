@@ -165,147 +165,26 @@ def test_reproduce_rejects_bad_arguments(capsys):
             parse_args(bad)
 
 
-def shipped_entries(shipped):
-    """Every shipped history as ("section: name", history); names repeat across sections
-    (a long-ablation entry is named like its 3-pass row), so the sections are not merged."""
-    return [(f"{section}: {name}", history) for section in ("runs", "ablation", "long_ablation", "choices", "fewer_training_digits")
-            for name, history in shipped[section].items()]
+@pytest.mark.parametrize("with_test_set", [True, False])
+def test_the_command_reads_each_mnist_file_once(mnist_home, monkeypatch, sample, with_test_set):
+    from lenet_course.reproduce import load_data
 
-
-def test_the_shipped_full_data_run_is_of_the_commands_own_recipe():
-    from lenet_course.reproduce import ablation_rows, shipped_history
-
-    shipped = shipped_history()
-    assert "Recompute" in shipped["about"]
-    defaults = vars(parse_args([]))
-    recipe_run = shipped["runs"]["paper recipe"]
-    recipe_keys = ("optimizer", "initializer", "loss", "codes", "batch_size", "rate_factor", "passes",
-                   "curvature", "j", "curvature_digits")
-    for key in recipe_keys:
-        assert recipe_run["recipe"][key] == defaults[key], key
-    distorted_run = shipped["runs"]["batched recipe with distortions"]["recipe"]
-    assert distorted_run["distortions"] and not recipe_run["recipe"]["distortions"]
-    distorted_defaults = vars(parse_args(["--distortions"]))
-    for key in (*recipe_keys, "distorted_copies", "translation", "scaling", "squeezing", "shearing"):
-        assert distorted_run[key] == distorted_defaults[key], key
-    for name, history in shipped_entries(shipped):
-        assert history["command"].startswith("python -m lenet_course.reproduce"), name
-        assert history["machine"]["cpu_count"] >= 1 and "full MNIST" in history["data"]
-        for run in history["runs"]:
-            assert [row["pass"] for row in run["passes"]] == list(range(1, history["recipe"]["passes"] + 1))
-            assert all(0 <= row["validation_error"] <= 1 and row["seconds"] > 0 for row in run["passes"])
-            assert all(0 <= row.get("training_error", 0) <= 1 for row in run["passes"])
-            assert run["validation_error"] == run["passes"][-1]["validation_error"]
-    for table in ("ablation", "long_ablation"):
-        rows = ablation_rows(shipped[table])
-        assert len({(passes, tuple(seeds)) for _, passes, seeds, _, _ in rows}) == 1, table  # like for like
-    assert set(shipped["long_ablation"]) <= set(shipped["ablation"])
-    for name, history in shipped["long_ablation"].items():  # the same change, only longer
-        short = shipped["ablation"][name]["recipe"]
-        assert {**history["recipe"], "passes": short["passes"]} == short, name
-
-
-def test_the_shipped_per_digit_runs_fit_more_closely_than_the_papers_and_beat_the_batched_recipe():
-    """Chapter 13's reading of the shipped runs, after the paper's 19 passes: the batched
-    recipe's networks misread well over the paper's 0.35% of their training digits; updated
-    after every digit from +-2.4 / sqrt(fan-in), as the command now trains them, they misread
-    fewer than the paper's, and after 20 passes fewer validation digits than the batched
-    recipe with the same seeds, by more than two standard deviations between its seeds."""
-    from lenet_course.reproduce import PAPER_LEARNING_CURVE as paper, recipe_runs, shipped_history
-
-    shipped = shipped_history()
-    after = paper["passes"] - 1
-    per_digit = list(recipe_runs(shipped).values())
-    batched = {run["seed"]: run for run in recipe_runs(shipped, "batched recipe").values()}
-    assert len(per_digit) >= 2 and len(batched) >= 3
-    assert all(run["passes"][after]["training_error"] < paper["training_error"] for run in per_digit)
-    assert np.mean([run["passes"][after]["training_error"] for run in batched.values()]) > 1.5 * paper["training_error"]
-    same_seeds = [batched[run["seed"]]["validation_error"] for run in per_digit]
-    spread = np.std([run["validation_error"] for run in batched.values()], ddof=1)
-    gain = np.mean(same_seeds) - np.mean([run["validation_error"] for run in per_digit])
-    assert gain > 2 * spread
-    # The batched recipe's reading, as before: a step from training to validation error within
-    # a fifth of a point of the paper's; the runs that fit more closely from Glorot's start
-    # (chapter 9's SGD about as closely as the paper's) misread no fewer validation digits than
-    # two standard deviations between its seeds explain.
-    rows = [run["passes"][after] for run in batched.values()]
-    training = np.mean([row["training_error"] for row in rows])
-    validation = [row["validation_error"] for row in rows]
-    step = np.mean(validation) - training
-    assert abs(step - (paper["test_error"] - paper["training_error"])) < 0.002
-    closer_histories = [shipped["choices"][f"updates every {n} digits, η × 1"] for n in (4, 2)]
-    closer_histories.append(shipped["runs"]["chapter 9's SGD"])
-    closer = [history["runs"][0]["passes"][after] for history in closer_histories]
-    assert all(row["training_error"] < training for row in closer)
-    assert closer[-1]["training_error"] < 1.2 * paper["training_error"]
-    floor = np.mean(validation) - 2 * np.std(validation, ddof=1)
-    assert all(row["validation_error"] > floor for row in closer)
-
-
-def test_the_shipped_updates_every_4_digits_buy_less_than_the_spread_between_seeds():
-    """Why the batched recipe (from Glorot's start) keeps 8 digits per update: run on the same
-    seeds, updates after every 4 digits end, on average, within one standard deviation between
-    those seeds of every 8."""
-    from lenet_course.reproduce import final_errors, shipped_history
-
-    choices = shipped_history()["choices"]
-    four = final_errors(choices, "updates every 4 digits, η × 1")
-    eight = final_errors(choices, "updates every 8 digits, η × 1")
-    assert sorted(four) == sorted(eight) and len(four) >= 5  # like for like
-    spread = np.std(list(eight.values()), ddof=1)
-    assert abs(np.mean(list(four.values())) - np.mean(list(eight.values()))) < spread
-
-
-def test_half_the_papers_eta_per_digit_gains_less_than_the_spread_between_seeds():
-    """Why the command keeps the paper's eta per digit (chapter 13's reading): from +-2.4 /
-    sqrt(fan-in), on the same five or more seeds, half of each stage ends lower on average, but
-    by less than one standard deviation between its seeds, a spread wider than at the paper's
-    own eta; a quarter (seed 0) ends between the two."""
-    from lenet_course.reproduce import final_errors, parse_args, shipped_history
-
-    choices = shipped_history()["choices"]
-    papers, halves, quarters = (final_errors(choices, f"updates every digit, η × {rate}, ±2.4/√fan-in start")
-                                for rate in ("1", "1/2", "1/4"))
-    assert sorted(papers) == sorted(halves) and len(halves) >= 5  # like for like
-    gain = np.mean(list(papers.values())) - np.mean(list(halves.values()))
-    spreads = [np.std(list(errors.values()), ddof=1) for errors in (papers, halves)]
-    assert 0 < gain < spreads[1] and spreads[1] > spreads[0]
-    assert halves[0] < quarters[0] < papers[0]
-    assert parse_args([]).rate_factor == 1  # the paper's eta, kept
-
-
-def test_the_paper_initialisation_read_with_sqrt_trains_level_with_glorot():
-    """Chapter 13's reading of its ablation: read as +-2.4 / sqrt(fan-in), the paper's
-    initialisation learns from the first passes (the literal reading is still at chance after
-    3) and, with 8 digits per update, ends within two standard deviations between seeds of
-    Glorot's start."""
-    from lenet_course.reproduce import ablation_rows, shipped_history
-
-    shipped = shipped_history()
-    short = {row[0]: row for row in ablation_rows(shipped["ablation"])}
-    longer = {row[0]: row for row in ablation_rows(shipped["long_ablation"])}
-    recipe = next(iter(short))  # the ablation's first row, as in chapter 13
-    (name,) = [name for name in longer if "√fan-in" in name]
-    assert shipped["long_ablation"][name]["recipe"]["initializer"] == "paper-sqrt"
-    assert short[name][3] < 0.05 < short["the paper's initialisation instead of Glorot"][3]
-    mean, spread = longer[name][3:]
-    assert abs(mean - longer[recipe][3]) < 2 * max(spread, longer[recipe][4])
+    if not with_test_set:
+        for key in ("test_images", "test_labels"):
+            (mnist_home / f"{IDX_FILES[key]}.gz").unlink()
+    reads = []
+    read_idx = data_module.read_idx
+    monkeypatch.setattr(data_module, "read_idx", lambda path: reads.append(path.name) or read_idx(path))
+    split, test, _ = load_data(mnist_home)
+    assert sorted(reads) == sorted(path.name for path in mnist_home.iterdir())
+    assert np.array_equal(split.x_test, sample.x_train[300:400])  # the last 100 of the 400
+    assert (test is not None) == with_test_set
 
 
 def test_reproduce_refuses_a_corrupted_test_set_instead_of_skipping_it(mnist_home):
     (mnist_home / "t10k-labels-idx1-ubyte.gz").write_bytes(gzip.compress(idx_bytes(np.zeros(100))))
     with pytest.raises(OSError, match=r"t10k-labels-idx1-ubyte\.gz is corrupted"):
         run(mnist_home)
-
-
-def test_every_shipped_command_still_trains_the_recipe_it_records():
-    """Each entry says how to recompute it: its command, parsed with today's defaults."""
-    from lenet_course.reproduce import shipped_history
-
-    shipped = shipped_history()
-    for name, history in shipped_entries(shipped):
-        today = vars(parse_command(history["command"]))
-        assert {key: today[key] for key in history["recipe"]} == history["recipe"], name
 
 
 def test_the_recipe_updates_after_every_digit_but_batches_ten_times_the_digits_with_distortions():
@@ -361,58 +240,3 @@ def test_collect_adds_entries_into_a_shipped_file_and_keeps_the_others(tmp_path)
     assert added["command"] == "python -m lenet_course.reproduce --data-home DIR --training-digits 150"
 
 
-def errors_falling_with_more_digits(recipe):
-    """The shipped rows of ``recipe`` on fewer digits, after checking they compare like for
-    like (the same seeds, at least 3, up to the split's 50,000 digits) and that the mean error
-    falls with more digits: (rows, error at 60,000 on their log-log line, its gain over 50,000)."""
-    from lenet_course.reproduce import extrapolated_error, shipped_history, training_digits_rows
-
-    rows = training_digits_rows(shipped_history(), recipe)
-    digits, seeds, means = [row[0] for row in rows], [row[1] for row in rows], [row[2] for row in rows]
-    assert digits == sorted(digits) and digits[-1] == 50_000 and len(digits) >= 3
-    assert all(sorted(s) == sorted(seeds[-1]) for s in seeds) and len(seeds[-1]) >= 3
-    assert means == sorted(means, reverse=True)
-    at_60k, _ = extrapolated_error(rows, 60_000)
-    return rows, at_60k, means[-1] - at_60k
-
-
-def test_more_training_digits_close_only_a_small_part_of_the_batched_recipes_gap_to_the_paper():
-    """Chapter 13's reading of the batched recipe on fewer digits: the log-log line through the
-    means, at 60,000 digits, stays above the paper's 0.95% by more than it gains over 50,000."""
-    from lenet_course.reproduce import PAPER_TEST_ERROR
-
-    _, at_60k, gain = errors_falling_with_more_digits("batched recipe")
-    assert 0 < gain < (at_60k - PAPER_TEST_ERROR[False])
-
-
-def test_training_digits_rows_keep_each_recipes_runs_apart():
-    """Runs on fewer digits join the rows of the recipe they trained, and no other's; runs with
-    distortions join none."""
-    from lenet_course.reproduce import training_digits_rows
-
-    def history(batch_size, digits, seed, error, distortions=False):
-        recipe = {"batch_size": batch_size, "training_digits": digits, "seeds": [seed], "threads": 1,
-                  "distortions": distortions}
-        return {"recipe": recipe, "data": f"MNIST: the first {digits or 50_000:,} training digits",
-                "runs": [{"seed": seed, "validation_error": error}]}
-    shipped = {"runs": {"paper recipe": history(1, None, 0, 0.010),
-                        "batched recipe": history(8, None, 0, 0.012),
-                        "batched recipe with distortions": history(8, None, 0, 0.007, True)},
-               "fewer_training_digits": {"a": history(1, 30_000, 0, 0.013),
-                                         "b": history(8, 30_000, 0, 0.016),
-                                         "c": history(8, 40_000, 0, 0.014)}}
-    per_digit = training_digits_rows(shipped, "paper recipe")
-    batched = training_digits_rows(shipped, "batched recipe")
-    assert [(digits, mean) for digits, _, mean, _ in per_digit] == [(30_000, 0.013), (50_000, 0.010)]
-    assert [(digits, mean) for digits, _, mean, _ in batched] == [(30_000, 0.016), (40_000, 0.014),
-                                                                   (50_000, 0.012)]
-
-
-def test_per_digit_on_all_60000_digits_should_land_near_the_papers_error_not_below_it():
-    """Chapter 13's reading of the command's recipe on fewer digits: the log-log line through
-    the means reaches, at 60,000 digits, within one standard deviation between seeds of the
-    paper's 0.95%."""
-    from lenet_course.reproduce import PAPER_TEST_ERROR
-
-    rows, at_60k, gain = errors_falling_with_more_digits("paper recipe")
-    assert gain > 0 and abs(at_60k - PAPER_TEST_ERROR[False]) < rows[-1][3]

@@ -43,7 +43,7 @@ def _judge_read_from_f6(digit, model):
     read = int(predict_digits(model, _held_out().x_test[:1])[0])
     if digit == read:
         return f"right: F6's picture is nearest to the code of a {read}, which is what the network reads."
-    raise Wrong(f"Your network reads that digit as another one. Compute the squared distance from F6's 84 "
+    raise Wrong("Your network reads that digit as another one. Compute the squared distance from F6's 84 "
                 "outputs to each of the ten 84-number codes: which is the smallest?")
 
 
