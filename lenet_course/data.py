@@ -80,6 +80,19 @@ PAPER_BACKGROUND = -0.1
 PAPER_FOREGROUND = 1.175
 
 
+class MissingTestSetError(OSError):
+    """The data home holds MNIST's training files but not its official test set.
+
+    An ``OSError``, so callers that treat any unreadable data alike still catch it;
+    ``python -m lenet_course.reproduce`` catches it alone and falls back to the
+    validation split.
+
+    Example:
+        >>> issubclass(MissingTestSetError, OSError)
+        True
+    """
+
+
 @dataclass(frozen=True)
 class MnistData:
     """MNIST images and labels, and a sentence saying where they came from.
@@ -220,7 +233,8 @@ def load_full(*, data_home=None, validation=False):
 
     Reads whatever the data home holds -- the IDX files (gzipped or not) or
     Keras's ``mnist.npz`` -- and checks the digits against ``DIGITS_SHA256``;
-    a copy that does not match is refused with an ``OSError`` naming the file.
+    a copy that does not match is refused with an ``OSError`` naming the file, and
+    training files without the test files with a ``MissingTestSetError``.
     With nothing there, fetches ``mnist.npz`` once with ``keras.utils.get_file``
     and checks its sha256; a cached file with the wrong hash is fetched again,
     and when that is not possible an ``OSError`` says so.
@@ -236,7 +250,7 @@ def load_full(*, data_home=None, validation=False):
     if holds_training and test is None and not validation and not npz.exists():
         # Said before the training files are read: 47 MB of them, for nothing.
         missing = " and ".join(f"{IDX_FILES[k]}[.gz]" for k in ("test_images", "test_labels"))
-        raise OSError(
+        raise MissingTestSetError(
             f"{folder} holds the MNIST training files but not the official test set "
             f"({missing}). Add them, or pass validation=True to hold out the last "
             f"{VALIDATION_SIZE:,} training digits instead."

@@ -41,14 +41,9 @@ import numpy as np
 
 from .distortions import DISTORTION_RANGES, PAPER_DISTORTED_COPIES, check_ranges
 from .models import read_digits
+from .paper_numbers import PAPER_PASSES, PAPER_TEST_ERROR
 from .paper_recipe import CURVATURE_METHODS, DEFAULT_J, INGREDIENTS
 
-PAPER_TEST_ERROR = {False: 0.0095, True: 0.0080}  # without / with distortions
-# Section III.C, without distortions: "The test error rate stabilizes after around 10 passes
-# through the training set at 0.95%. The error rate on the training set reaches 0.35% after
-# 19 passes."
-PAPER_LEARNING_CURVE = {"passes": 19, "training_error": 0.0035, "test_error": 0.0095}
-PAPER_PASSES = 20
 COMMAND = "python -m lenet_course.reproduce"
 # Updates after every digit, as in the paper, from the paper's initialisation read as
 # +-2.4 / sqrt(fan-in) (PaperUniform(sqrt=True)). Validation error after 20 passes (seeds
@@ -167,13 +162,11 @@ def load_data(data_home, all_training_digits=False):
     with ``all_training_digits`` the official sets (its held-out digits, the
     test set, are then never shown to training). Each file is read once.
     """
-    from .data import load_mnist, validation_split
+    from .data import MissingTestSetError, load_mnist, validation_split
 
     try:
         official = load_mnist("full", data_home=data_home)
-    except OSError as error:
-        if "not the official test set" not in str(error):
-            raise
+    except MissingTestSetError as error:
         if all_training_digits:
             raise SystemExit("--all-training-digits needs the official test set in the data home "
                              "(it keeps no validation digits): " + str(error).splitlines()[0])

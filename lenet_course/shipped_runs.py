@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .reproduce import PAPER_PASSES
+from .paper_numbers import PAPER_PASSES
 
 SHIPPED_HISTORY = Path(__file__).parent / "_data" / "reproduction_history.json"
 
@@ -32,14 +32,15 @@ def shipped_history(path=SHIPPED_HISTORY):
     A dict: ``"about"`` (what was run, how to recompute), ``"runs"`` (name ->
     history as ``--history-out`` writes it), ``"ablation"`` (one change to the
     recipe per entry, every entry the same passes and seeds), ``"long_ablation"``
-    (some of those changes trained for more passes), ``"choices"`` (name ->
+    (some of those changes trained for more passes), ``"per_digit_ablation"`` (one
+    change to the command's own recipe, per digit, per entry), ``"choices"`` (name ->
     history of the runs that chose a setting) and ``"fewer_training_digits"`` (the
     recipe trained on the first N digits only, ``--training-digits``).
 
     Example:
         >>> history = shipped_history()
         >>> sorted(history)
-        ['ablation', 'about', 'choices', 'fewer_training_digits', 'long_ablation', 'runs']
+        ['ablation', 'about', 'choices', 'fewer_training_digits', 'long_ablation', 'per_digit_ablation', 'runs']
     """
     with open(path) as file:
         return json.load(file)
@@ -60,6 +61,25 @@ def recipe_runs(shipped, recipe="paper recipe", distortions=False):
     """
     return {name: history["runs"][0] for name, history in shipped["runs"].items()
             if name.startswith(recipe) and history["recipe"]["distortions"] == distortions}
+
+
+def per_digit_ablation(shipped):
+    """The ablation of the command's own recipe (updates after every digit) as an ablation
+    dict for ``ablation_rows``: first the recipe itself, its shipped runs on the seeds the
+    changes were trained with, then each change of ``"per_digit_ablation"``.
+
+    Example:
+        >>> ablation = per_digit_ablation(shipped_history())
+        >>> [run["seed"] for run in next(iter(ablation.values()))["runs"]]
+        [0, 1, 2]
+    """
+    changes = shipped["per_digit_ablation"]
+    seeds = sorted({run["seed"] for history in changes.values() for run in history["runs"]})
+    runs = {run["seed"]: (name, run) for name, run in recipe_runs(shipped).items()}
+    recipe = shipped["runs"][runs[seeds[0]][0]]["recipe"]
+    itself = {"recipe": {**recipe, "seeds": seeds}, "runs": [runs[seed][1] for seed in seeds]}
+    return {"the recipe (SDLM with the paper's curvature, every digit, ±2.4/√fan-in, "
+            "MAP loss, bitmaps)": itself, **changes}
 
 
 def training_digits_rows(shipped, recipe="paper recipe"):

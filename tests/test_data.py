@@ -10,6 +10,7 @@ from lenet_course.data import (
     DIGITS_SHA256,
     FULL_MNIST,
     IDX_FILES,
+    MissingTestSetError,
     check_images,
     digits_sha256,
     load_mnist,
@@ -350,7 +351,7 @@ def test_validation_split_never_uses_the_test_files(tmp_path, offline, fake_mnis
 def test_training_files_only_are_refused_before_they_are_read(tmp_path, offline, fake_mnist, monkeypatch):
     home = write_idx_home(tmp_path / "home", fake_mnist, gz=True, parts=("train",))
     monkeypatch.setattr(data_module, "read_idx", lambda path: pytest.fail(f"read {path.name}"))
-    with pytest.raises(OSError, match="not the official test set"):
+    with pytest.raises(MissingTestSetError, match="not the official test set"):
         load_mnist(source="full", data_home=home)
 
 

@@ -1,19 +1,33 @@
 """The full-data runs shipped with the package: each still the command's recipe, and the
 readings chapter 13 gives of them."""
 
+import subprocess
+import sys
+
 import numpy as np
 
-from lenet_course.reproduce import PAPER_LEARNING_CURVE as paper
-from lenet_course.reproduce import PAPER_TEST_ERROR, parse_args, parse_command
+from lenet_course.paper_numbers import PAPER_LEARNING_CURVE as paper
+from lenet_course.paper_numbers import PAPER_TEST_ERROR
+from lenet_course.reproduce import parse_args, parse_command
 from lenet_course.shipped_runs import (ablation_rows, extrapolated_error, final_errors,
-                                       recipe_runs, shipped_history, training_digits_rows)
+                                       per_digit_ablation, recipe_runs, shipped_history, training_digits_rows)
 
 
 def shipped_entries(shipped):
     """Every shipped history as ("section: name", history); names repeat across sections
     (a long-ablation entry is named like its 3-pass row), so the sections are not merged."""
-    return [(f"{section}: {name}", history) for section in ("runs", "ablation", "long_ablation", "choices", "fewer_training_digits")
+    sections = ("runs", "ablation", "long_ablation", "per_digit_ablation", "choices", "fewer_training_digits")
+    return [(f"{section}: {name}", history) for section in sections
             for name, history in shipped[section].items()]
+
+
+def test_reading_the_shipped_runs_does_not_load_keras():
+    """The shipped runs are JSON: a table of them must not wait for TensorFlow to load."""
+    script = ("import sys; from lenet_course.shipped_runs import shipped_history, recipe_runs; "
+              "recipe_runs(shipped_history()); "
+              "print(sorted({name.split('.')[0] for name in sys.modules} & {'keras', 'tensorflow'}))")
+    loaded = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert loaded.stdout.strip() == "[]", loaded.stdout
 
 
 def test_the_shipped_full_data_run_is_of_the_commands_own_recipe():
@@ -81,6 +95,30 @@ def test_the_shipped_per_digit_runs_fit_more_closely_than_the_papers_and_beat_th
     assert closer[-1]["training_error"] < 1.2 * paper["training_error"]
     floor = np.mean(validation) - 2 * np.std(validation, ddof=1)
     assert all(row["validation_error"] > floor for row in closer)
+
+
+def test_each_row_of_the_per_digit_ablation_changes_one_piece_of_the_commands_recipe():
+    """Like for like: every row trained as the command does by default but for one piece, for
+    as many passes, on the same three or more seeds, the recipe's own row included."""
+    ablation = per_digit_ablation(shipped_history())
+    rows = ablation_rows(ablation)
+    assert len(rows) >= 3 and len({(passes, tuple(seeds)) for _, passes, seeds, _, _ in rows}) == 1
+    assert len(rows[0][2]) >= 3
+    defaults = {key: value for key, value in vars(parse_args([])).items() if key != "history_out"}
+    ignoring = ("seeds", "threads", "data_home")
+    for name, history in ablation.items():
+        changed = {key for key, value in history["recipe"].items()
+                   if key not in ignoring and value != defaults[key]}
+        assert len(changed) == (0 if name == rows[0][0] else 1), (name, changed)
+
+
+def test_per_digit_the_map_loss_buys_much_and_the_codes_nothing():
+    """Chapter 13's reading of the per-digit ablation: random codes end within one standard
+    deviation of the bitmaps, RBFLoss alone far behind (more than 1.5 times the errors)."""
+    recipe, *changes = ablation_rows(per_digit_ablation(shipped_history()))
+    mean_of = {name.split()[0]: mean for name, _, _, mean, _ in changes}
+    assert abs(mean_of["random"] - recipe[3]) < recipe[4]
+    assert mean_of["RBFLoss"] > 1.5 * recipe[3]
 
 
 def test_the_shipped_updates_every_4_digits_buy_less_than_the_spread_between_seeds():

@@ -1,12 +1,15 @@
 """Merge histories written by ``python -m lenet_course.reproduce --history-out`` into the shipped file.
 
     python tools/collect_reproduction.py OUT.json --run NAME FILE [--run NAME FILE ...]
-        [--ablation NAME FILE ...] [--long-ablation NAME FILE ...] [--choice NAME FILE ...]
+        [--ablation NAME FILE ...] [--long-ablation NAME FILE ...]
+        [--per-digit-ablation NAME FILE ...] [--choice NAME FILE ...]
         [--fewer-training-digits NAME FILE ...] [--into SHIPPED.json]
 
 ``--run`` entries are full runs shown per pass in chapter 13; ``--ablation``
 entries (one file per configuration, all seeds in it) become the ablation table,
 ``--long-ablation`` entries (the same configurations, trained longer) its second column;
+``--per-digit-ablation`` entries change one piece of the command's own recipe (updates
+after every digit) and become the table of what each piece buys per digit;
 ``--choice`` entries are the short runs that chose a setting;
 ``--fewer-training-digits`` entries the recipe trained on fewer digits (``--training-digits``).
 ``--into`` starts from an existing shipped file and adds the entries given (replacing
@@ -22,7 +25,8 @@ import re
 
 
 # The shipped file's sections, and the options that fill them.
-SECTIONS = {"runs": "run", "ablation": "ablation", "long_ablation": "long_ablation", "choices": "choice",
+SECTIONS = {"runs": "run", "ablation": "ablation", "long_ablation": "long_ablation",
+            "per_digit_ablation": "per_digit_ablation", "choices": "choice",
             "fewer_training_digits": "fewer_training_digits"}
 
 
@@ -49,6 +53,9 @@ def main(argv=None):
     parser.add_argument("--ablation", nargs=2, action="append", default=[], metavar=("NAME", "FILE"))
     parser.add_argument("--long-ablation", nargs=2, action="append", default=[], metavar=("NAME", "FILE"),
                         help="an --ablation entry's configuration trained for more passes")
+    parser.add_argument("--per-digit-ablation", nargs=2, action="append", default=[],
+                        metavar=("NAME", "FILE"),
+                        help="one change to the command's own recipe (per digit), all seeds in FILE")
     parser.add_argument("--choice", nargs=2, action="append", default=[], metavar=("NAME", "FILE"),
                         help="runs that chose a setting on the validation split")
     parser.add_argument("--fewer-training-digits", nargs=2, action="append", default=[],
