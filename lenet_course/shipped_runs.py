@@ -75,9 +75,11 @@ def per_digit_ablation(shipped):
     """
     changes = shipped["per_digit_ablation"]
     seeds = sorted({run["seed"] for history in changes.values() for run in history["runs"]})
-    runs = {run["seed"]: (name, run) for name, run in recipe_runs(shipped).items()}
-    recipe = shipped["runs"][runs[seeds[0]][0]]["recipe"]
-    itself = {"recipe": {**recipe, "seeds": seeds}, "runs": [runs[seed][1] for seed in seeds]}
+    runs = recipe_runs(shipped)
+    name_of = {run["seed"]: name for name, run in runs.items()}
+    names = [name_of[seed] for seed in seeds]
+    recipe = shipped["runs"][names[0]]["recipe"]
+    itself = {"recipe": {**recipe, "seeds": seeds}, "runs": [runs[name] for name in names]}
     return {"the recipe (SDLM with the paper's curvature, every digit, ±2.4/√fan-in, "
             "MAP loss, bitmaps)": itself, **changes}
 

@@ -14,11 +14,11 @@ from lenet_course.shipped_runs import (ablation_rows, extrapolated_error, final_
 
 
 def shipped_entries(shipped):
-    """Every shipped history as ("section: name", history); names repeat across sections
-    (a long-ablation entry is named like its 3-pass row), so the sections are not merged."""
-    sections = ("runs", "ablation", "long_ablation", "per_digit_ablation", "choices", "fewer_training_digits")
-    return [(f"{section}: {name}", history) for section in sections
-            for name, history in shipped[section].items()]
+    """Every shipped history, of every section but "about", as ("section: name", history);
+    names repeat across sections (a long-ablation entry is named like its 3-pass row), so the
+    sections are not merged."""
+    return [(f"{section}: {name}", history) for section, histories in shipped.items()
+            if section != "about" for name, history in histories.items()]
 
 
 def test_reading_the_shipped_runs_does_not_load_keras():
