@@ -202,11 +202,17 @@ def test_a_written_out_command_parses_only_as_the_reproduce_command():
         parse_command("python -m lenet_course.train --j 5")
 
 
-def test_collect_spells_out_the_options_whose_default_changed():
+def load_collect_tool():
+    """tools/collect_reproduction.py, a script rather than a module of the package."""
     spec = importlib.util.spec_from_file_location(
         "collect_reproduction", Path(__file__).parents[1] / "tools" / "collect_reproduction.py")
     collect = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(collect)
+    return collect
+
+
+def test_collect_spells_out_the_options_whose_default_changed():
+    collect = load_collect_tool()
     recipe = {key: value for key, value in vars(parse_args([])).items() if key != "history_out"}
     history = {"command": "python -m lenet_course.reproduce --data-home DIR --seeds 0",
                "recipe": {**recipe, "data_home": "DIR", "batch_size": 3, "rate_factor": 0.5}}
@@ -214,16 +220,26 @@ def test_collect_spells_out_the_options_whose_default_changed():
     assert added == " --batch-size 3 --rate-factor 0.5"
     parsed = vars(parse_command(history["command"] + added))
     assert {key: parsed[key] for key in history["recipe"]} == history["recipe"]
-    history["recipe"]["distortions"] = True
+    history["command"] += " --distortions"  # recorded without: a switch cannot be turned off
     with pytest.raises(SystemExit, match="no longer trains its recipe"):
         collect.explicit_options(history)
 
 
+def test_collect_spells_out_the_defaults_that_an_added_option_moves():
+    collect = load_collect_tool()
+    recipe = {key: value for key, value in vars(parse_args([])).items() if key != "history_out"}
+    # Recorded with distortions when they were the default: spelling out --distortions moves
+    # the default initializer, which must then be spelled out too.
+    history = {"command": "python -m lenet_course.reproduce --seeds 0 1",
+               "recipe": {**recipe, "distortions": True, "batch_size": 8, "seeds": [0, 1]}}
+    added = collect.explicit_options(history)
+    assert added == f" --distortions --initializer {recipe['initializer']}"
+    parsed = vars(parse_command(history["command"] + added))
+    assert {key: parsed[key] for key in history["recipe"]} == history["recipe"]
+
+
 def test_collect_adds_entries_into_a_shipped_file_and_keeps_the_others(tmp_path):
-    spec = importlib.util.spec_from_file_location(
-        "collect_reproduction", Path(__file__).parents[1] / "tools" / "collect_reproduction.py")
-    collect = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(collect)
+    collect = load_collect_tool()
     recipe = {key: value for key, value in vars(parse_args([])).items() if key != "history_out"}
     history = {"command": "python -m lenet_course.reproduce --data-home /mnist --training-digits 150 "
                           "--history-out /tmp/h.json",

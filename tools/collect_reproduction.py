@@ -32,18 +32,34 @@ SECTIONS = {"runs": "run", "ablation": "ablation", "long_ablation": "long_ablati
 
 def explicit_options(history):
     """Options to add to a run's command so that, with today's defaults, it still trains the
-    recipe it recorded (e.g. ``--batch-size 8`` once the default became 4)."""
+    recipe it recorded (e.g. ``--batch-size 8`` once the default became 4).
+
+    An added option can move another's default (``--distortions`` changes the batch size and
+    the initializer), so options are added one at a time, in the recipe's order, the command
+    parsed again after each, until it trains the recorded recipe."""
     from lenet_course.reproduce import parse_command
 
-    today = vars(parse_command(history["command"]))
     added = ""
-    for key, value in history["recipe"].items():
-        if key in today and today[key] != value:
-            if isinstance(value, (bool, list)):
-                raise SystemExit(f"{history['command']!r} no longer trains its recipe ({key}={value!r})")
-            option = f"--{key.replace('_', '-')}"
-            added += f" {option} {value:g}" if isinstance(value, float) else f" {option} {value}"
-    return added
+    for _ in range(len(history["recipe"]) + 1):
+        today = vars(parse_command(history["command"] + added))
+        changed = [(key, value) for key, value in history["recipe"].items()
+                   if key in today and today[key] != value]
+        if not changed:
+            return added
+        added += spelled_out(*changed[0], history["command"])
+    raise SystemExit(f"{history['command']!r} does not settle on its recipe with{added!r}")
+
+
+def spelled_out(key, value, command):
+    """`` --option value`` for one recorded setting of the recipe."""
+    option = f"--{key.replace('_', '-')}"
+    if value is True:
+        return f" {option}"
+    if value is False or value is None:  # a switch cannot be turned off, nor a default given
+        raise SystemExit(f"{command!r} no longer trains its recipe ({key}={value!r})")
+    if isinstance(value, list):
+        return f" {option} " + " ".join(str(item) for item in value)
+    return f" {option} {value:g}" if isinstance(value, float) else f" {option} {value}"
 
 
 def main(argv=None):
