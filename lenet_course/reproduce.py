@@ -324,6 +324,18 @@ def train_recipe(data, *, seed=0, passes=PAPER_PASSES, held_out="held-out", out=
     return train_once(data, args, seed, out, held_out=held_out)
 
 
+def recorded_recipe(args):
+    """The recipe a run records in its history: every option of ``args`` but where the
+    history goes.
+
+    Example:
+        >>> recipe = recorded_recipe(parse_args(["--seeds", "1", "--history-out", "h.json"]))
+        >>> recipe["seeds"], "history_out" in recipe
+        ([1], False)
+    """
+    return {key: value for key, value in vars(args).items() if key != "history_out"}
+
+
 def machine():
     return {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
             "cpu_count": os.cpu_count(), "python": platform.python_version()}
@@ -368,7 +380,7 @@ def main(argv=None, out=print):
     if args.history_out:
         history = {
             "command": f"{COMMAND} " + shlex.join(argv if argv is not None else sys.argv[1:]),
-            "data": data.description, "recipe": {k: v for k, v in vars(args).items() if k != "history_out"},
+            "data": data.description, "recipe": recorded_recipe(args),
             "machine": machine(), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "runs": runs,
         }
         with open(args.history_out, "w") as file:

@@ -13,7 +13,7 @@ import pytest
 from lenet_course import data as data_module
 from lenet_course.data import DIGITS_SHA256, IDX_FILES
 from lenet_course.models import accuracy
-from lenet_course.reproduce import main, parse_args, parse_command, train_once, train_recipe
+from lenet_course.reproduce import main, parse_args, parse_command, recorded_recipe, train_once, train_recipe
 
 
 def idx_bytes(array):
@@ -213,7 +213,7 @@ def load_collect_tool():
 
 def test_collect_spells_out_the_options_whose_default_changed():
     collect = load_collect_tool()
-    recipe = {key: value for key, value in vars(parse_args([])).items() if key != "history_out"}
+    recipe = recorded_recipe(parse_args([]))
     history = {"command": "python -m lenet_course.reproduce --data-home DIR --seeds 0",
                "recipe": {**recipe, "data_home": "DIR", "batch_size": 3, "rate_factor": 0.5}}
     added = collect.explicit_options(history)
@@ -227,7 +227,7 @@ def test_collect_spells_out_the_options_whose_default_changed():
 
 def test_collect_spells_out_the_defaults_that_an_added_option_moves():
     collect = load_collect_tool()
-    recipe = {key: value for key, value in vars(parse_args([])).items() if key != "history_out"}
+    recipe = recorded_recipe(parse_args([]))
     # Recorded with distortions when they were the default: spelling out --distortions moves
     # the default initializer, which must then be spelled out too.
     history = {"command": "python -m lenet_course.reproduce --seeds 0 1",
@@ -240,7 +240,7 @@ def test_collect_spells_out_the_defaults_that_an_added_option_moves():
 
 def test_collect_adds_entries_into_a_shipped_file_and_keeps_the_others(tmp_path):
     collect = load_collect_tool()
-    recipe = {key: value for key, value in vars(parse_args([])).items() if key != "history_out"}
+    recipe = recorded_recipe(parse_args([]))
     history = {"command": "python -m lenet_course.reproduce --data-home /mnist --training-digits 150 "
                           "--history-out /tmp/h.json",
                "recipe": {**recipe, "data_home": "/mnist", "training_digits": 150}, "runs": []}

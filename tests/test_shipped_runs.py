@@ -8,7 +8,7 @@ import numpy as np
 
 from lenet_course.paper_numbers import PAPER_LEARNING_CURVE as paper
 from lenet_course.paper_numbers import PAPER_TEST_ERROR
-from lenet_course.reproduce import parse_args, parse_command
+from lenet_course.reproduce import parse_args, parse_command, recorded_recipe
 from lenet_course.shipped_runs import (ablation_rows, extrapolated_error, final_errors,
                                        per_digit_ablation, recipe_runs, shipped_history, training_digits_rows)
 
@@ -104,7 +104,7 @@ def test_each_row_of_the_per_digit_ablation_changes_one_piece_of_the_commands_re
     rows = ablation_rows(ablation)
     assert len(rows) >= 3 and len({(passes, tuple(seeds)) for _, passes, seeds, _, _ in rows}) == 1
     assert len(rows[0][2]) >= 3
-    defaults = {key: value for key, value in vars(parse_args([])).items() if key != "history_out"}
+    defaults = recorded_recipe(parse_args([]))
     ignoring = ("seeds", "threads", "data_home")
     for name, history in ablation.items():
         changed = {key for key, value in history["recipe"].items()
@@ -127,7 +127,8 @@ def test_per_digit_the_literal_start_leaves_chance_late_or_never_and_the_exact_c
     the others end far behind the recipe (more than ten times its errors); the exact
     Gauss-Newton curvature ends within one standard deviation of the recipe, where with 8
     digits per update it ended more than two of them behind."""
-    ablation = per_digit_ablation(shipped_history())
+    shipped = shipped_history()
+    ablation = per_digit_ablation(shipped)
     recipe, *changes = ablation_rows(ablation)
     row_of = {row[0].split()[0]: row for row in changes}
     literal = ablation[row_of["±2.4"][0]]
@@ -136,7 +137,7 @@ def test_per_digit_the_literal_start_leaves_chance_late_or_never_and_the_exact_c
     assert 0 < len(stuck) < len(literal["runs"])
     assert all(run["validation_error"] > 10 * recipe[3] for run in literal["runs"])
     assert abs(row_of["exact"][3] - recipe[3]) < recipe[4]
-    batched = ablation_rows(shipped_history()["long_ablation"])
+    batched = ablation_rows(shipped["long_ablation"])
     (exact,) = [row for row in batched if "Gauss-Newton" in row[0]]
     assert exact[3] - batched[0][3] > 2 * batched[0][4]
 
