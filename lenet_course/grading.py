@@ -21,6 +21,9 @@ For every submission, ``grade_submission``:
 ``DIR/<name>.json`` per submission, ``DIR/grades.csv`` and optionally Gradescope's
 ``DIR/results.json`` (``lenet_course.reports``: each written atomically, so an
 interrupted batch keeps every report it finished, complete; ``resume=True`` skips them).
+What the submissions run in lives in one temporary folder per class, removed when the
+grading ends; a grader killed outright (``kill -9``) cannot remove its own, and the
+next one removes it.
 
 Where no sandbox can be had (not Linux, no bubblewrap, user namespaces off),
 ``sandbox="auto"`` grades unconfined and says so on the terminal and in every report.
@@ -172,7 +175,7 @@ def infer_assignment(path, notebook=None):
 # Grading one submission
 
 
-def grade_submission(path, *, assignment=None, options=None, name=None, sandbox=None):
+def grade_submission(path, *, assignment=None, options=None, name=None, sandbox=None, scratch=None):
     """Run and grade one notebook file; never raises for a bad submission.
 
     Args:
@@ -183,6 +186,8 @@ def grade_submission(path, *, assignment=None, options=None, name=None, sandbox=
         name: the report's name (default: the file name without ``.ipynb``).
         sandbox: a ``lenet_course.sandbox.Sandbox`` (default: ``options.sandbox`` resolved;
             raises ``SandboxUnavailable`` when ``"bwrap"`` cannot be had).
+        scratch: the folder in which the submission's run gets a folder of its own, removed
+            when it is graded (default: the system's temporary folder).
 
     Returns:
         A ``Report``.
@@ -196,7 +201,7 @@ def grade_submission(path, *, assignment=None, options=None, name=None, sandbox=
                     max_score=0.0, sandbox=sandbox.note, grader=grader_fingerprint(options, sandbox, assignment),
                     submission_sha256=file_sha256(path))
     try:
-        _grade_into(report, path, options, sandbox)
+        _grade_into(report, path, options, sandbox, scratch)
     except Exception as error:  # a bug of the grader must not lose the submission's report
         report.status = "grader-error"
         report.reason = f"the grader failed: {type(error).__name__}: {clip(error)}"
@@ -204,7 +209,7 @@ def grade_submission(path, *, assignment=None, options=None, name=None, sandbox=
     return report
 
 
-def _grade_into(report, path, options, sandbox):
+def _grade_into(report, path, options, sandbox, scratch):
     notebook, invalid = None, None
     try:
         notebook = read_submission(path)
@@ -243,7 +248,7 @@ def _grade_into(report, path, options, sandbox):
                 which[key] = len(reads)
                 reads.append((read, probes))
 
-    job = Path(tempfile.mkdtemp(prefix="lenet-course-job-"))
+    job = Path(tempfile.mkdtemp(prefix="lenet-course-job-", dir=scratch))
     try:
         job_reads = [{"name": read.name, "kind": read.kind} | (
             {"probes": [[encode_probe(a) for a in args] for args in probes]} if probes is not None else {})
@@ -420,12 +425,16 @@ def grade_many(paths, out_dir, *, assignment=None, options=None, gradescope=Fals
         bar.update(done, report.name)
 
     bar.update(done, "resumed" if done else "starting")
-    if jobs == 1 or len(todo) <= 1:
-        for index in todo:
-            finish(index, grade_submission(paths[index], assignment=assignment, options=options, name=names[index],
-                                           sandbox=sandbox))
-    else:
-        _grade_in_parallel(todo, paths, names, assignment, options, sandbox, jobs, finish)
+    scratch = class_scratch_folder()
+    try:
+        if jobs == 1 or len(todo) <= 1:
+            for index in todo:
+                finish(index, grade_submission(paths[index], assignment=assignment, options=options,
+                                               name=names[index], sandbox=sandbox, scratch=scratch))
+        else:
+            _grade_in_parallel(todo, paths, names, assignment, options, sandbox, jobs, finish, scratch)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
     if not todo:
         write_grades_csv(reports, out_dir / "grades.csv")
     bar.close()
@@ -435,14 +444,14 @@ def grade_many(paths, out_dir, *, assignment=None, options=None, gradescope=Fals
     return reports
 
 
-def _grade_in_parallel(todo, paths, names, assignment, options, sandbox, jobs, finish):
+def _grade_in_parallel(todo, paths, names, assignment, options, sandbox, jobs, finish, scratch):
     # Worker processes (not threads): each judges with its own Keras, and one that crashes
     # costs one report a "grader-error", not the class.
     context = multiprocessing.get_context("spawn")
     with concurrent.futures.ProcessPoolExecutor(max_workers=min(jobs, len(todo)), mp_context=context,
                                                 initializer=_die_with_parent) as pool:
         futures = {pool.submit(grade_submission, paths[index], assignment=assignment, options=options,
-                               name=names[index], sandbox=sandbox): index for index in todo}
+                               name=names[index], sandbox=sandbox, scratch=scratch): index for index in todo}
         try:
             for future in concurrent.futures.as_completed(futures):
                 index = futures[future]
@@ -458,6 +467,43 @@ def _grade_in_parallel(todo, paths, names, assignment, options, sandbox, jobs, f
         except BaseException:
             pool.shutdown(wait=False, cancel_futures=True)
             raise
+
+
+SCRATCH_PREFIX = "lenet-course-grade-"
+
+
+def class_scratch_folder():
+    """A new temporary folder for one class's runs, named after this grader's process id.
+
+    The folders of graders that are no longer running (killed before they could remove
+    theirs) are removed first: only folders, not links, and only this user's.
+
+    Example:
+        >>> folder = class_scratch_folder()
+        >>> folder.name.startswith(f"{SCRATCH_PREFIX}{os.getpid()}-")
+        True
+        >>> folder.rmdir()
+    """
+    base = Path(tempfile.gettempdir())
+    for old in base.glob(f"{SCRATCH_PREFIX}*"):
+        pid = old.name.removeprefix(SCRATCH_PREFIX).partition("-")[0]
+        try:
+            mine = old.lstat().st_uid == os.getuid() and old.is_dir() and not old.is_symlink()
+        except OSError:
+            continue
+        if mine and pid.isdigit() and not _running(int(pid)):
+            shutil.rmtree(old, ignore_errors=True)
+    return Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-"))
+
+
+def _running(pid):
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process is there
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # there, and another user's
+        return True
+    return True
 
 
 def _die_with_parent():

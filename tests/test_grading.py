@@ -310,7 +310,10 @@ def test_resume_after_kill_9_finishes_the_class_with_every_grade(tmp_path):
     command = [sys.executable, "-m", "lenet_course.cli", "grade", str(tmp_path / "class"), "--out", str(out),
                "--assignment", ASSIGNMENT, "--sandbox", "bwrap", "--jobs", "2", "--no-progress",
                "--cell-timeout", "30", "--timeout", "60"]
-    grader = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    scratch = tmp_path / "tmp"  # the graders' temporary folder
+    scratch.mkdir()
+    env = {**os.environ, "TMPDIR": str(scratch)}
+    grader = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     deadline = time.monotonic() + 600
     while len(list(out.glob("student-*.json"))) < 2 and time.monotonic() < deadline and grader.poll() is None:
         time.sleep(0.05)
@@ -322,8 +325,10 @@ def test_resume_after_kill_9_finishes_the_class_with_every_grade(tmp_path):
     for path in out.glob("*.json"):  # only complete reports: each parses, each at full marks
         assert json.loads(path.read_text())["score"] == FULL_MARKS
     assert not [p for p in os.popen("ps -eo args").read().splitlines() if str(tmp_path / "class") in p]
+    left = [p.name for p in scratch.glob("lenet-course-*")]  # the killed grader could not clear its own
+    assert len(left) == 1 and left[0].startswith(f"lenet-course-grade-{grader.pid}-"), left
 
-    result = subprocess.run([*command, "--resume"], capture_output=True, text=True, timeout=900)
+    result = subprocess.run([*command, "--resume"], capture_output=True, text=True, timeout=900, env=env)
     assert result.returncode == 0, result.stderr[-2000:]
     reports = {path.name: json.loads(path.read_text()) for path in out.glob("student-*.json")}
     assert len(reports) == len(paths) and all(r["score"] == r["max_score"] == FULL_MARKS for r in reports.values())
@@ -331,6 +336,34 @@ def test_resume_after_kill_9_finishes_the_class_with_every_grade(tmp_path):
     with open(out / "grades.csv", newline="") as file:
         assert [row["score"] for row in csv.DictReader(file)] == [f"{FULL_MARKS:.1f}"] * len(paths)
     assert not list(out.glob(".*.tmp"))
+    assert not list(scratch.glob("lenet-course-*")), "the next grader clears what a killed one left"
+
+
+def test_a_class_leaves_no_files_behind_and_clears_only_what_dead_graders_left(tmp_path, monkeypatch):
+    import os
+    import subprocess
+    import sys
+    import tempfile
+
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = scratch / f"lenet-course-grade-{int(ended.stdout)}-abc"
+    (dead / "lenet-course-job-xyz" / "work").mkdir(parents=True)
+    running = scratch / f"lenet-course-grade-{os.getpid()}-def"  # a grader still at work: this process
+    running.mkdir()
+    precious = tmp_path / "precious"
+    precious.mkdir()
+    (precious / "grades.csv").write_text("alice,5.0\n")
+    link = scratch / f"lenet-course-grade-{int(ended.stdout)}-link"  # not a folder of ours: a link
+    link.symlink_to(precious)
+
+    paths = write_honest_class(tmp_path / "class", 2)
+    reports = grade_many(paths, tmp_path / "out", options=FAST, assignment=ASSIGNMENT, jobs=2, progress=False)
+    assert [report.score for report in reports] == [FULL_MARKS] * 2
+    assert sorted(p.name for p in scratch.iterdir()) == sorted([running.name, link.name])
+    assert (precious / "grades.csv").read_text() == "alice,5.0\n"
 
 
 def test_resume_grades_again_what_changed(tmp_path):
