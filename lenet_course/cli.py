@@ -6,7 +6,8 @@
     ``--gradescope``, ``DIR/results.json``. ``--resume`` skips the submissions already
     graded there by the same grader with the same options. Exits 0 whenever it wrote
     reports, 2 for a usage error (or ``--sandbox bwrap`` without bubblewrap), 130 when
-    interrupted (the reports written so far are complete; run again with ``--resume``).
+    interrupted (Ctrl-C), 143 when terminated (``kill``, SIGTERM): the reports written so
+    far are complete; run again with ``--resume``.
 
 ``lenet-course exercises [--check]``
     Write ``exercises/NAME.md`` and ``.ipynb`` from ``solutions/NAME.md``, and
@@ -19,6 +20,7 @@
 
 import argparse
 import difflib
+import signal
 import stat
 import sys
 import textwrap
@@ -133,6 +135,13 @@ def _grade(args, parser):
     except OSError as error:
         parser.error(f"cannot create the report folder {out}: {error.strerror or error}")
     start = time.monotonic()
+    terminated = []
+
+    def stop(signum, frame):  # kill (SIGTERM, a batch system's time limit) stops it as Ctrl-C does
+        terminated.append(signum)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, stop)
     try:
         reports = grade_many(paths, out, assignment=args.assignment, options=options, gradescope=args.gradescope,
                              progress=not args.no_progress, jobs=args.jobs, resume=args.resume)
@@ -140,12 +149,14 @@ def _grade(args, parser):
         print(f"lenet-course grade: {error}; install bubblewrap, or pass --sandbox auto or none", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"\nlenet-course grade: interrupted; the reports in {out}/ are complete, "
-              "run the same command with --resume to grade the rest", file=sys.stderr)
-        return 130
+        print(f"\nlenet-course grade: {'terminated' if terminated else 'interrupted'}; the reports in {out}/ "
+              "are complete, run the same command with --resume to grade the rest", file=sys.stderr)
+        return 128 + signal.SIGTERM if terminated else 130
     except OSError as error:  # the reports could not be written: the grader's own problem
         print(f"lenet-course grade: cannot write the reports in {out}: {error}", file=sys.stderr)
         return 2
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     print(summary(reports, out, time.monotonic() - start))
     return 0
 

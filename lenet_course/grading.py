@@ -21,9 +21,10 @@ For every submission, ``grade_submission``:
 ``DIR/<name>.json`` per submission, ``DIR/grades.csv`` and optionally Gradescope's
 ``DIR/results.json`` (``lenet_course.reports``: each written atomically, so an
 interrupted batch keeps every report it finished, complete; ``resume=True`` skips them).
-What the submissions run in lives in one temporary folder per class, removed when the
-grading ends; a grader killed outright (``kill -9``) cannot remove its own, and the
-next one removes it.
+An interrupt (Ctrl-C; ``kill`` through ``lenet-course grade``) stops the submissions
+being graded at once. What they run in lives in one temporary folder per class, removed
+when the grading ends; a grader killed outright (``kill -9``) cannot remove its own,
+and the next one removes it.
 
 Where no sandbox can be had (not Linux, no bubblewrap, user namespaces off),
 ``sandbox="auto"`` grades unconfined and says so on the terminal and in every report.
@@ -449,8 +450,8 @@ def _grade_in_parallel(todo, paths, names, assignment, options, sandbox, jobs, f
     # costs one report a "grader-error", not the class.
     context = multiprocessing.get_context("spawn")
     with concurrent.futures.ProcessPoolExecutor(max_workers=min(jobs, len(todo)), mp_context=context,
-                                                initializer=_die_with_parent) as pool:
-        futures = {pool.submit(grade_submission, paths[index], assignment=assignment, options=options,
+                                                initializer=_start_worker) as pool:
+        futures = {pool.submit(_grade_in_worker, paths[index], assignment=assignment, options=options,
                                name=names[index], sandbox=sandbox, scratch=scratch): index for index in todo}
         try:
             for future in concurrent.futures.as_completed(futures):
@@ -464,8 +465,14 @@ def _grade_in_parallel(todo, paths, names, assignment, options, sandbox, jobs, f
                                     grader=grader_fingerprint(options, sandbox, assignment),
                                     submission_sha256=file_sha256(paths[index]))
                 finish(index, report)
-        except BaseException:
+        except BaseException:  # Ctrl-C, or kill (SIGTERM) through lenet-course grade
+            workers = list(getattr(pool, "_processes", None) or {})  # their process ids
             pool.shutdown(wait=False, cancel_futures=True)
+            for worker in workers:  # Ctrl-C in a terminal reaches them too, kill does not
+                try:
+                    os.kill(worker, signal.SIGINT)
+                except OSError:
+                    pass
             raise
 
 
@@ -506,14 +513,37 @@ def _running(pid):
     return True
 
 
-def _die_with_parent():
-    """In a worker: be killed when the grader dies (``kill -9``), taking its sandbox with it (Linux)."""
+_grading = False  # in a worker: whether it is grading a submission now
+
+
+def _start_worker():
+    """In a worker: be killed when the grader dies (``kill -9``), taking its sandbox with it
+    (Linux); and let an interrupt stop only the submission being graded (``_interrupted``)."""
+    signal.signal(signal.SIGINT, _interrupted)
     try:
         import ctypes
 
         ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         pass
+
+
+def _interrupted(signum, frame):
+    """In a worker, on SIGINT: stop the submission being graded (once: its clean-up is not
+    interrupted again); ignored between submissions, where the worker waits to be shut down."""
+    global _grading
+    if _grading:
+        _grading = False
+        raise KeyboardInterrupt
+
+
+def _grade_in_worker(*args, **kwargs):
+    global _grading
+    _grading = True
+    try:
+        return grade_submission(*args, **kwargs)
+    finally:
+        _grading = False
 
 
 def _cores():

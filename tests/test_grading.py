@@ -339,6 +339,43 @@ def test_resume_after_kill_9_finishes_the_class_with_every_grade(tmp_path):
     assert not list(scratch.glob("lenet-course-*")), "the next grader clears what a killed one left"
 
 
+@pytest.mark.parametrize("how", ["Ctrl-C", "kill"])
+def test_an_interrupted_class_stops_at_once_says_so_and_leaves_nothing_behind(tmp_path, how):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    write_honest_class(tmp_path / "class", 3, slow_seconds=10)
+    out, scratch = tmp_path / "reports", tmp_path / "tmp"
+    scratch.mkdir()
+    command = [sys.executable, "-m", "lenet_course.cli", "grade", str(tmp_path / "class"), "--out", str(out),
+               "--assignment", ASSIGNMENT, "--sandbox", "bwrap", "--jobs", "2", "--no-progress"]
+    grader = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                              env={**os.environ, "TMPDIR": str(scratch)}, start_new_session=True)
+    deadline = time.monotonic() + 600
+    while len(list(out.glob("student-*.json"))) < 2 and time.monotonic() < deadline and grader.poll() is None:
+        time.sleep(0.05)
+    time.sleep(1)  # one worker grades the third submission, the other waits for work
+    if how == "Ctrl-C":
+        os.killpg(grader.pid, signal.SIGINT)  # a terminal sends it to every process of the command
+    else:
+        grader.terminate()  # SIGTERM to the grader only, as kill and batch systems send it
+    try:
+        _, stderr = grader.communicate(timeout=8)  # the third submission sleeps 10 s
+    except subprocess.TimeoutExpired:
+        grader.kill()
+        pytest.fail("the grader went on grading the submission in hand instead of stopping")
+    assert grader.returncode == {"Ctrl-C": 130, "kill": 143}[how], stderr
+    assert "are complete, run the same command with --resume" in stderr, stderr
+    assert "Traceback" not in stderr, stderr
+    reports = [json.loads(path.read_text()) for path in out.glob("student-*.json")]
+    assert len(reports) == 2 and all(report["score"] == FULL_MARKS for report in reports)
+    assert not list(scratch.iterdir()), "the grader removes its temporary files"
+    assert not [p for p in os.popen("ps -eo args").read().splitlines() if str(tmp_path / "class") in p]
+
+
 def test_a_class_leaves_no_files_behind_and_clears_only_what_dead_graders_left(tmp_path, monkeypatch):
     import os
     import subprocess
