@@ -24,7 +24,7 @@ the digits, so the recipe updates after every 8 of them, from Glorot's start, to
 within an hour (``DISTORTIONS_BATCH_SIZE``).
 
 ``--history-out FILE`` saves every pass's numbers, the seeds, the machine and
-the command as JSON; ``lenet_course/_data/reproduction_history.json`` holds such
+the command as JSON, after every seed (an interrupted run keeps the seeds it finished); ``lenet_course/_data/reproduction_history.json`` holds such
 files, shipped so that chapter 13 shows full-data runs offline (``lenet_course.shipped_runs``
 reads them).
 """
@@ -43,6 +43,7 @@ from .distortions import DISTORTION_RANGES, PAPER_DISTORTED_COPIES, check_ranges
 from .models import read_digits
 from .paper_numbers import PAPER_PASSES, PAPER_TEST_ERROR
 from .paper_recipe import CURVATURE_METHODS, DEFAULT_J, INGREDIENTS
+from .reports import write_atomically
 
 COMMAND = "python -m lenet_course.reproduce"
 # Updates after every digit, as in the paper, from the paper's initialisation read as
@@ -364,27 +365,36 @@ def main(argv=None, out=print):
         out(threads_note)
     validate = not args.all_training_digits
     runs = []
-    for seed in args.seeds:
-        out(f"seed {seed}")
-        model, rows, seconds = train_once(data, args, seed, out, validate=validate)
-        run = {"seed": seed, "passes": rows, "seconds": seconds}
-        if validate:
-            run["validation_error"] = rows[-1]["validation_error"]
-        measured = f"validation error {run['validation_error']:.2%}" if validate else "trained"
-        line = (f"seed {seed}: {measured} after {args.passes} passes, "
-                f"{seconds / 60:.1f} min ({seconds / args.passes:.1f} s per pass)")
-        if test is not None:
-            run["test_error"] = 1 - accuracy(model, test.x_test, test.y_test)
-        runs.append(run)
-        out(line)
+    history = {"command": f"{COMMAND} " + shlex.join(argv if argv is not None else sys.argv[1:]),
+               "data": data.description, "recipe": recorded_recipe(args), "machine": machine(),
+               "date": None, "runs": runs}
+    try:
+        for seed in args.seeds:
+            out(f"seed {seed}")
+            model, rows, seconds = train_once(data, args, seed, out, validate=validate)
+            run = {"seed": seed, "passes": rows, "seconds": seconds}
+            if validate:
+                run["validation_error"] = rows[-1]["validation_error"]
+            measured = f"validation error {run['validation_error']:.2%}" if validate else "trained"
+            line = (f"seed {seed}: {measured} after {args.passes} passes, "
+                    f"{seconds / 60:.1f} min ({seconds / args.passes:.1f} s per pass)")
+            if test is not None:
+                run["test_error"] = 1 - accuracy(model, test.x_test, test.y_test)
+            runs.append(run)
+            out(line)
+            if args.history_out:  # after every seed: an interrupted run keeps the seeds it finished
+                history["date"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+                write_atomically(args.history_out, json.dumps(history, indent=1))
+    except KeyboardInterrupt:
+        if not runs:
+            kept = "no seed finished"
+        elif args.history_out:
+            kept = f"{args.history_out} holds the {len(runs)} seed(s) finished"
+        else:
+            kept = f"{len(runs)} seed(s) finished (--history-out FILE keeps them)"
+        out(f"interrupted during seed {seed}: {kept}")
+        raise SystemExit(130) from None
     if args.history_out:
-        history = {
-            "command": f"{COMMAND} " + shlex.join(argv if argv is not None else sys.argv[1:]),
-            "data": data.description, "recipe": recorded_recipe(args),
-            "machine": machine(), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "runs": runs,
-        }
-        with open(args.history_out, "w") as file:
-            json.dump(history, file, indent=1)
         out(f"history written to {args.history_out}")
     if test is not None:
         mean = float(np.mean([run["test_error"] for run in runs]))

@@ -65,6 +65,27 @@ def test_reproduce_prints_each_pass_and_ends_with_the_test_error(mnist_home, tmp
     assert f"{100 * run0['test_error']:.2f}%" in lines[-1]  # one seed: the line is its error
 
 
+def test_an_interrupted_run_keeps_the_seeds_it_finished(mnist_home, tmp_path, monkeypatch):
+    from lenet_course import reproduce
+
+    def interrupted_after_seed_0(data, args, seed, out, **kwargs):
+        if seed == 1:
+            raise KeyboardInterrupt
+        return train_once(data, args, seed, out, **kwargs)
+
+    monkeypatch.setattr(reproduce, "train_once", interrupted_after_seed_0)
+    history_file, lines = tmp_path / "history.json", []
+    with pytest.raises(SystemExit) as stopped:
+        main(["--data-home", str(mnist_home), "--passes", "1", "--curvature-digits", "20", "--seeds", "0", "1", "2",
+              "--history-out", str(history_file)], out=lines.append)
+    assert stopped.value.code == 130
+    assert lines[-1] == f"interrupted during seed 1: {history_file} holds the 1 seed(s) finished"
+    history = json.loads(history_file.read_text())
+    assert [run["seed"] for run in history["runs"]] == [0] and history["recipe"]["seeds"] == [0, 1, 2]
+    with pytest.raises(SystemExit, match=r"only seeds \[0\] of \[0, 1, 2\] finished"):
+        load_collect_tool().main([str(tmp_path / "shipped.json"), "--run", "partial", str(history_file)])
+
+
 def test_reproduce_with_distortions_compares_with_0_80(mnist_home):
     lines = run(mnist_home, "--distortions", "--distorted-copies", "2", "--batch-size", "16")
     assert "distortions on, 2 copies" in lines[2]
@@ -243,7 +264,8 @@ def test_collect_adds_entries_into_a_shipped_file_and_keeps_the_others(tmp_path)
     recipe = recorded_recipe(parse_args([]))
     history = {"command": "python -m lenet_course.reproduce --data-home /mnist --training-digits 150 "
                           "--history-out /tmp/h.json",
-               "recipe": {**recipe, "data_home": "/mnist", "training_digits": 150}, "runs": []}
+               "recipe": {**recipe, "data_home": "/mnist", "training_digits": 150},
+               "runs": [{"seed": 0, "passes": [], "validation_error": 0.01}]}
     (tmp_path / "h.json").write_text(json.dumps(history))
     old = {"about": "old", "runs": {"paper recipe": {"kept": True}}, "ablation": {}, "long_ablation": {},
            "choices": {}}

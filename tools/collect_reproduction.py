@@ -80,6 +80,10 @@ def main(argv=None):
     args = parser.parse_args(argv)
     def load(path):
         history = json.load(open(path))
+        finished = [run["seed"] for run in history["runs"]]
+        if finished != history["recipe"]["seeds"]:  # the command was interrupted
+            raise SystemExit(f"{path}: only seeds {finished} of {history['recipe']['seeds']} finished; "
+                             "collect a run that finished every seed it was given")
         # The run read the MNIST files from a folder of the machine it ran on: say DIR.
         home = history["recipe"].pop("data_home", None)
         if home:
