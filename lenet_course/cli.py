@@ -62,7 +62,8 @@ def _parser():
                        help="run each submission in a bubblewrap sandbox: auto (where it works, else say so), "
                        "bwrap (refuse to grade without it), none (default: %(default)s)")
     grade.add_argument("--resume", action="store_true",
-                       help="skip submissions whose report in DIR is from this grader with these options")
+                       help="after an interruption (Ctrl-C, kill, a crash): skip submissions whose report "
+                       "in DIR is from this grader with these options")
     grade.set_defaults(run=_grade)
 
     exercises = commands.add_parser("exercises", help="generate exercises/ from solutions/")
