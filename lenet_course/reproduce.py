@@ -24,9 +24,9 @@ the digits, so the recipe updates after every 8 of them, from Glorot's start, to
 within an hour (``DISTORTIONS_BATCH_SIZE``).
 
 ``--history-out FILE`` saves every pass's numbers, the seeds, the machine and
-the command as JSON, after every seed (an interrupted run keeps the seeds it finished); ``lenet_course/_data/reproduction_history.json`` holds such
-files, shipped so that chapter 13 shows full-data runs offline (``lenet_course.shipped_runs``
-reads them).
+the command as JSON, after every seed (an interrupted run keeps the seeds it finished);
+``lenet_course/_data/reproduction_history.json`` holds such files, shipped so that
+chapter 13 shows full-data runs offline (``lenet_course.shipped_runs`` reads them).
 """
 
 import argparse

@@ -298,25 +298,45 @@ def write_honest_class(folder, size, slow_seconds=0):
     return sorted(folder.glob("*.ipynb"))
 
 
-def test_resume_after_kill_9_finishes_the_class_with_every_grade(tmp_path):
+def start_grading_the_class(tmp_path, *extra, **popen):
+    """``lenet-course grade`` on ``tmp_path/class`` into ``tmp_path/reports``, two at a time,
+    sandboxed, with ``tmp_path/tmp`` as its temporary folder; returns (command, env, process)."""
     import os
-    import signal
     import subprocess
     import sys
+
+    command = [sys.executable, "-m", "lenet_course.cli", "grade", str(tmp_path / "class"),
+               "--out", str(tmp_path / "reports"), "--assignment", ASSIGNMENT, "--sandbox", "bwrap",
+               "--jobs", "2", "--no-progress", *extra]
+    (tmp_path / "tmp").mkdir()
+    env = {**os.environ, "TMPDIR": str(tmp_path / "tmp")}
+    return command, env, subprocess.Popen(command, stdout=subprocess.DEVNULL, env=env, **popen)
+
+
+def wait_for_reports(out, count, grader):
+    import time
+
+    deadline = time.monotonic() + 600
+    while len(list(out.glob("student-*.json"))) < count and time.monotonic() < deadline and grader.poll() is None:
+        time.sleep(0.05)
+
+
+def processes_mentioning(folder):
+    import os
+
+    return [line for line in os.popen("ps -eo args").read().splitlines() if str(folder) in line]
+
+
+def test_resume_after_kill_9_finishes_the_class_with_every_grade(tmp_path):
+    import signal
+    import subprocess
     import time
 
     paths = write_honest_class(tmp_path / "class", 6, slow_seconds=2)
-    out = tmp_path / "reports"
-    command = [sys.executable, "-m", "lenet_course.cli", "grade", str(tmp_path / "class"), "--out", str(out),
-               "--assignment", ASSIGNMENT, "--sandbox", "bwrap", "--jobs", "2", "--no-progress",
-               "--cell-timeout", "30", "--timeout", "60"]
-    scratch = tmp_path / "tmp"  # the graders' temporary folder
-    scratch.mkdir()
-    env = {**os.environ, "TMPDIR": str(scratch)}
-    grader = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-    deadline = time.monotonic() + 600
-    while len(list(out.glob("student-*.json"))) < 2 and time.monotonic() < deadline and grader.poll() is None:
-        time.sleep(0.05)
+    out, scratch = tmp_path / "reports", tmp_path / "tmp"
+    command, env, grader = start_grading_the_class(tmp_path, "--cell-timeout", "30", "--timeout", "60",
+                                                   stderr=subprocess.DEVNULL)
+    wait_for_reports(out, 2, grader)
     grader.send_signal(signal.SIGKILL)
     grader.wait()
     time.sleep(1)
@@ -324,7 +344,7 @@ def test_resume_after_kill_9_finishes_the_class_with_every_grade(tmp_path):
     assert 2 <= len(first) < len(paths), "kill the grader mid-class"
     for path in out.glob("*.json"):  # only complete reports: each parses, each at full marks
         assert json.loads(path.read_text())["score"] == FULL_MARKS
-    assert not [p for p in os.popen("ps -eo args").read().splitlines() if str(tmp_path / "class") in p]
+    assert not processes_mentioning(tmp_path / "class")
     left = [p.name for p in scratch.glob("lenet-course-*")]  # the killed grader could not clear its own
     assert len(left) == 1 and left[0].startswith(f"lenet-course-grade-{grader.pid}-"), left
 
@@ -344,19 +364,12 @@ def test_an_interrupted_class_stops_at_once_says_so_and_leaves_nothing_behind(tm
     import os
     import signal
     import subprocess
-    import sys
     import time
 
     write_honest_class(tmp_path / "class", 3, slow_seconds=10)
     out, scratch = tmp_path / "reports", tmp_path / "tmp"
-    scratch.mkdir()
-    command = [sys.executable, "-m", "lenet_course.cli", "grade", str(tmp_path / "class"), "--out", str(out),
-               "--assignment", ASSIGNMENT, "--sandbox", "bwrap", "--jobs", "2", "--no-progress"]
-    grader = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                              env={**os.environ, "TMPDIR": str(scratch)}, start_new_session=True)
-    deadline = time.monotonic() + 600
-    while len(list(out.glob("student-*.json"))) < 2 and time.monotonic() < deadline and grader.poll() is None:
-        time.sleep(0.05)
+    _, _, grader = start_grading_the_class(tmp_path, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    wait_for_reports(out, 2, grader)
     time.sleep(1)  # one worker grades the third submission, the other waits for work
     if how == "Ctrl-C":
         os.killpg(grader.pid, signal.SIGINT)  # a terminal sends it to every process of the command
@@ -373,7 +386,7 @@ def test_an_interrupted_class_stops_at_once_says_so_and_leaves_nothing_behind(tm
     reports = [json.loads(path.read_text()) for path in out.glob("student-*.json")]
     assert len(reports) == 2 and all(report["score"] == FULL_MARKS for report in reports)
     assert not list(scratch.iterdir()), "the grader removes its temporary files"
-    assert not [p for p in os.popen("ps -eo args").read().splitlines() if str(tmp_path / "class") in p]
+    assert not processes_mentioning(tmp_path / "class")
 
 
 def test_a_class_leaves_no_files_behind_and_clears_only_what_dead_graders_left(tmp_path, monkeypatch):
