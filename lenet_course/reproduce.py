@@ -102,7 +102,8 @@ def parse_args(argv=None):
                         help=f"digits per update (default {DEFAULT_BATCH_SIZE}, as the paper; "
                              f"{DISTORTIONS_BATCH_SIZE} with --distortions)")
     parser.add_argument("--rate-factor", type=float, default=DEFAULT_RATE_FACTOR,
-                        help="multiplies the paper's eta stages (per batch-mean gradient)")
+                        help="multiplies the learning rates: the paper's eta stages (per batch-mean "
+                             "gradient), or with --optimizer sgd chapter 9's schedule from 0.01")
     parser.add_argument("--optimizer", default="sdlm", choices=INGREDIENTS["optimizer"])
     parser.add_argument("--initializer", default=None, choices=INGREDIENTS["initializer"],
                         help="the paper's +-2.4 / fan-in, the same read as +-2.4 / sqrt(fan-in) "
@@ -267,7 +268,7 @@ def train_once(data, args, seed, out=print, *, validate=True, held_out="validati
     import keras
 
     from .distortions import PaperDistortion, distorted_dataset
-    from .models import preprocess
+    from .models import LEARNING_RATES, preprocess
     from .paper_recipe import CurvatureEstimator, build_paper_recipe, sdlm_learning_rate_schedule
     from .train import STEPS_PER_EXECUTION, _run_steps_per_execution, is_quiet, paper_learning_rate_schedule
 
@@ -283,7 +284,7 @@ def train_once(data, args, seed, out=print, *, validate=True, held_out="validati
                                          method=args.curvature),
                       sdlm_learning_rate_schedule(args.rate_factor)]
     else:
-        callbacks.append(paper_learning_rate_schedule())
+        callbacks.append(paper_learning_rate_schedule(LEARNING_RATES["paper"] * args.rate_factor))
     keras.utils.set_random_seed(seed)
     interactive = sys.stdout.isatty() and not is_quiet()
     start = time.perf_counter()
@@ -360,7 +361,8 @@ def main(argv=None, out=print):
         distortions = f"on, {args.distorted_copies} copies ({ranges})"
     out(f"recipe: optimizer {args.optimizer}, initializer {args.initializer}, loss {args.loss} "
         f"(j {args.j:g}), codes {args.codes}, batch {args.batch_size}, rate factor {args.rate_factor:g}, "
-        f"curvature {args.curvature}, {args.passes} passes, distortions {distortions}")
+        + (f"curvature {args.curvature}, " if args.optimizer == "sdlm" else "")
+        + f"{args.passes} passes, distortions {distortions}")
     if threads_note:
         out(threads_note)
     validate = not args.all_training_digits

@@ -104,6 +104,22 @@ def test_the_training_error_is_the_networks_error_on_its_undistorted_training_di
                                                         abs=1e-6)
 
 
+@pytest.mark.parametrize("optimizer, first_rate", [("sdlm", 0.0005), ("sgd", 0.01)])
+def test_the_rate_factor_scales_either_optimizers_learning_rate(sample, optimizer, first_rate):
+    digits = dataclasses.replace(sample, x_train=sample.x_train[:40], y_train=sample.y_train[:40],
+                                 x_test=sample.x_test[:20], y_test=sample.y_test[:20])
+    args = parse_args(["--passes", "1", "--curvature-digits", "20", "--batch-size", "8",
+                       "--optimizer", optimizer, "--rate-factor", "0.25"])
+    model, _, _ = train_once(digits, args, 0, out=lambda line: None)
+    assert float(model.optimizer.learning_rate) == pytest.approx(first_rate * 0.25)
+
+
+def test_the_recipe_line_names_the_curvature_only_where_it_is_used(mnist_home):
+    sdlm, sgd = (run(mnist_home, "--optimizer", name)[2] for name in ("sdlm", "sgd"))
+    assert sdlm.startswith("recipe: optimizer sdlm") and "curvature backpropagated" in sdlm
+    assert sgd.startswith("recipe: optimizer sgd") and "curvature" not in sgd
+
+
 def test_chapter_13s_run_is_the_commands_batched_recipe_and_names_its_held_out_digits(sample):
     digits = dataclasses.replace(sample, x_train=sample.x_train[:200], y_train=sample.y_train[:200],
                                  x_test=sample.x_test[:50], y_test=sample.y_test[:50])
