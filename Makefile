@@ -57,8 +57,11 @@ check-book: book chromium   ## open every page of the built book in headless Chr
 	$(BIN)/python tools/check_book_in_browser.py _build/html --chromium $(CHROMIUM)
 
 CHROMIUM ?= /usr/bin/chromium
-chromium:                 ## Debian's chromium, installed once if missing (needs root and apt)
-	@test -x $(CHROMIUM) || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+# With a colour emoji font, as learners' browsers have: the checks print ✅ and ❌.
+EMOJI_FONT = /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf
+chromium:                 ## Debian's chromium and an emoji font, installed once if missing (needs root and apt)
+	@test -x $(CHROMIUM) -a -e $(EMOJI_FONT) || (apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-color-emoji >/dev/null)
 
 BWRAP ?= /usr/bin/bwrap
 bubblewrap:               ## Debian's bubblewrap (the grader's sandbox), installed once if missing (needs root and apt)
