@@ -60,7 +60,7 @@ CHROMIUM ?= /usr/bin/chromium
 # With a colour emoji font, as learners' browsers have: the checks print ✅ and ❌.
 EMOJI_FONT = /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf
 chromium:                 ## Debian's chromium and an emoji font, installed once if missing (needs root and apt)
-	@test -x $(CHROMIUM) -a -e $(EMOJI_FONT) || (apt-get update -qq && \
+	@test -x $(CHROMIUM) && test -e $(EMOJI_FONT) || (apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-color-emoji >/dev/null)
 
 BWRAP ?= /usr/bin/bwrap

@@ -359,10 +359,10 @@ def main(argv=None, out=print):
     if args.distortions:
         ranges = ", ".join(f"{name} {value:g}" for name, value in distortion_ranges(args).items())
         distortions = f"on, {args.distorted_copies} copies ({ranges})"
+    curvature = f"curvature {args.curvature}, " if args.optimizer == "sdlm" else ""  # SGD uses none
     out(f"recipe: optimizer {args.optimizer}, initializer {args.initializer}, loss {args.loss} "
         f"(j {args.j:g}), codes {args.codes}, batch {args.batch_size}, rate factor {args.rate_factor:g}, "
-        + (f"curvature {args.curvature}, " if args.optimizer == "sdlm" else "")
-        + f"{args.passes} passes, distortions {distortions}")
+        f"{curvature}{args.passes} passes, distortions {distortions}")
     if threads_note:
         out(threads_note)
     validate = not args.all_training_digits

@@ -182,11 +182,13 @@ def test_sgd_per_digit_runs_at_the_rate_that_read_best_on_seed_0():
     ablation's SGD row on seed 0."""
     shipped = shipped_history()
     prefix = "SGD per digit from ±2.4/√fan-in, rate 0.01 × "
-    sgd = {name: history for name, history in shipped["choices"].items() if name.startswith(prefix)}
-    after_2 = {history["recipe"]["rate_factor"]: history["runs"][0]["validation_error"]
-               for history in sgd.values() if history["recipe"]["passes"] == 2}
-    after_20 = {history["recipe"]["rate_factor"]: history["runs"][0]["validation_error"]
-                for history in sgd.values() if history["recipe"]["passes"] == 20}
+    sgd = [history for name, history in shipped["choices"].items() if name.startswith(prefix)]
+
+    def error_by_rate(passes):
+        return {history["recipe"]["rate_factor"]: history["runs"][0]["validation_error"]
+                for history in sgd if history["recipe"]["passes"] == passes}
+
+    after_2, after_20 = error_by_rate(2), error_by_rate(20)
     chosen = min(after_2, key=after_2.get)
     assert chosen == 1 / 256 and len(after_2) >= 5
     assert all(error > 0.8 for factor, error in after_2.items() if factor >= 16 * chosen)
