@@ -426,17 +426,18 @@ def grade_many(paths, out_dir, *, assignment=None, options=None, gradescope=Fals
         bar.update(done, report.name)
 
     bar.update(done, "resumed" if done else "starting")
-    scratch = class_scratch_folder()
-    try:
-        if jobs == 1 or len(todo) <= 1:
-            for index in todo:
-                finish(index, grade_submission(paths[index], assignment=assignment, options=options,
-                                               name=names[index], sandbox=sandbox, scratch=scratch))
-        else:
-            _grade_in_parallel(todo, paths, names, assignment, options, sandbox, jobs, finish, scratch)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
-    if not todo:
+    if todo:
+        scratch = class_scratch_folder()
+        try:
+            if jobs == 1 or len(todo) == 1:
+                for index in todo:
+                    finish(index, grade_submission(paths[index], assignment=assignment, options=options,
+                                                   name=names[index], sandbox=sandbox, scratch=scratch))
+            else:
+                _grade_in_parallel(todo, paths, names, assignment, options, sandbox, jobs, finish, scratch)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+    else:  # everything resumed: the grades file of the reports on disk
         write_grades_csv(reports, out_dir / "grades.csv")
     bar.close()
     if gradescope:

@@ -30,10 +30,12 @@ chapter 13 shows full-data runs offline (``lenet_course.shipped_runs`` reads the
 """
 
 import argparse
+import contextlib
 import json
 import os
 import platform
 import shlex
+import signal
 import sys
 import time
 
@@ -343,6 +345,28 @@ def machine():
             "cpu_count": os.cpu_count(), "python": platform.python_version()}
 
 
+@contextlib.contextmanager
+def kill_as_interrupt():
+    """Within the block, ``kill`` (SIGTERM) stops the program as Ctrl-C does: with a
+    ``KeyboardInterrupt``, so a stopped run says what it kept. Main thread only.
+
+    Example:
+        >>> with kill_as_interrupt():
+        ...     signal.getsignal(signal.SIGTERM).__name__
+        '_interrupt'
+        >>> signal.getsignal(signal.SIGTERM) == signal.SIG_DFL  # as it was before
+        True
+    """
+    def _interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv=None, out=print):
     args = parse_args(argv)
     from .models import accuracy
@@ -370,32 +394,33 @@ def main(argv=None, out=print):
     history = {"command": f"{COMMAND} " + shlex.join(argv if argv is not None else sys.argv[1:]),
                "data": data.description, "recipe": recorded_recipe(args), "machine": machine(),
                "date": None, "runs": runs}
-    try:
-        for seed in args.seeds:
-            out(f"seed {seed}")
-            model, rows, seconds = train_once(data, args, seed, out, validate=validate)
-            run = {"seed": seed, "passes": rows, "seconds": seconds}
-            if validate:
-                run["validation_error"] = rows[-1]["validation_error"]
-            measured = f"validation error {run['validation_error']:.2%}" if validate else "trained"
-            line = (f"seed {seed}: {measured} after {args.passes} passes, "
-                    f"{seconds / 60:.1f} min ({seconds / args.passes:.1f} s per pass)")
-            if test is not None:
-                run["test_error"] = 1 - accuracy(model, test.x_test, test.y_test)
-            runs.append(run)
-            out(line)
-            if args.history_out:  # after every seed: an interrupted run keeps the seeds it finished
-                history["date"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-                write_atomically(args.history_out, json.dumps(history, indent=1))
-    except KeyboardInterrupt:
-        if not runs:
-            kept = "no seed finished"
-        elif args.history_out:
-            kept = f"{args.history_out} holds the {len(runs)} seed(s) finished"
-        else:
-            kept = f"{len(runs)} seed(s) finished (--history-out FILE keeps them)"
-        out(f"interrupted during seed {seed}: {kept}")
-        raise SystemExit(130) from None
+    with kill_as_interrupt():  # `kill` too ends the run saying what it kept
+        try:
+            for seed in args.seeds:
+                out(f"seed {seed}")
+                model, rows, seconds = train_once(data, args, seed, out, validate=validate)
+                run = {"seed": seed, "passes": rows, "seconds": seconds}
+                if validate:
+                    run["validation_error"] = rows[-1]["validation_error"]
+                measured = f"validation error {run['validation_error']:.2%}" if validate else "trained"
+                line = (f"seed {seed}: {measured} after {args.passes} passes, "
+                        f"{seconds / 60:.1f} min ({seconds / args.passes:.1f} s per pass)")
+                if test is not None:
+                    run["test_error"] = 1 - accuracy(model, test.x_test, test.y_test)
+                runs.append(run)
+                out(line)
+                if args.history_out:  # after every seed: an interrupted run keeps the seeds it finished
+                    history["date"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+                    write_atomically(args.history_out, json.dumps(history, indent=1))
+        except KeyboardInterrupt:
+            if not runs:
+                kept = "no seed finished"
+            elif args.history_out:
+                kept = f"{args.history_out} holds the {len(runs)} seed(s) finished"
+            else:
+                kept = f"{len(runs)} seed(s) finished (--history-out FILE keeps them)"
+            out(f"interrupted during seed {seed}: {kept}")
+            raise SystemExit(130) from None
     if args.history_out:
         out(f"history written to {args.history_out}")
     if test is not None:

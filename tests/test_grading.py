@@ -9,6 +9,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from lenet_course import grading
 from lenet_course.checks import QUESTIONS, notebooks, questions_for
 from lenet_course.grading import GradingOptions, grade_many, grade_submission, gradescope_results
 
@@ -428,3 +429,17 @@ def test_resume_grades_again_what_changed(tmp_path):
     third = grade_many(paths[:1], tmp_path / "out", options=stricter, assignment=ASSIGNMENT, progress=False,
                        resume=True)
     assert third[0].grader["cell_timeout"] == 5  # other options: graded again
+
+
+def test_resume_with_nothing_left_to_grade_makes_no_scratch_folder(tmp_path, monkeypatch):
+    paths = write_honest_class(tmp_path / "class", 2)
+    first = grade_many(paths, tmp_path / "out", options=FAST, assignment=ASSIGNMENT, progress=False)
+    (tmp_path / "out" / "grades.csv").unlink()
+
+    def no_scratch_needed():
+        raise AssertionError("a scratch folder made with nothing to grade")
+
+    monkeypatch.setattr(grading, "class_scratch_folder", no_scratch_needed)
+    again = grade_many(paths, tmp_path / "out", options=FAST, assignment=ASSIGNMENT, progress=False, resume=True)
+    assert again == first
+    assert (tmp_path / "out" / "grades.csv").read_text().count("\n") == 3  # the header and two grades

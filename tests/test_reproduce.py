@@ -86,6 +86,34 @@ def test_an_interrupted_run_keeps_the_seeds_it_finished(mnist_home, tmp_path, mo
         load_collect_tool().main([str(tmp_path / "shipped.json"), "--run", "partial", str(history_file)])
 
 
+def test_kill_ends_a_run_as_ctrl_c_does_and_leaves_kill_as_it_was(mnist_home, monkeypatch):
+    import os
+    import signal
+    import time
+
+    from lenet_course import reproduce
+
+    def killed_during_training(data, args, seed, out, **kwargs):
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(30)  # the signal arrives here
+        raise AssertionError("kill did not stop the run")
+
+    def not_handled(signum, frame):
+        raise AssertionError("kill reached the handler from before the run")
+
+    monkeypatch.setattr(reproduce, "train_once", killed_during_training)
+    previous = signal.signal(signal.SIGTERM, not_handled)
+    try:
+        lines = []
+        with pytest.raises(SystemExit) as stopped:
+            main(["--data-home", str(mnist_home), "--passes", "1"], out=lines.append)
+        assert stopped.value.code == 130
+        assert lines[-1] == "interrupted during seed 0: no seed finished"
+        assert signal.getsignal(signal.SIGTERM) is not_handled
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def test_reproduce_with_distortions_compares_with_0_80(mnist_home):
     lines = run(mnist_home, "--distortions", "--distorted-copies", "2", "--batch-size", "16")
     assert "distortions on, 2 copies" in lines[2]
