@@ -13,6 +13,19 @@ CHAPTERS  = $(wildcard book/*.ipynb)
 EXERCISES = $(wildcard exercises/*.ipynb)
 SOLUTIONS = $(wildcard solutions/*.ipynb)
 
+# The pages load MathJax 3 from jsdelivr, which this machine cannot reach; the browser check
+# serves the same files, npm's package, from here, so its screenshots show the math a reader sees.
+MATHJAX_VERSION = 3.2.2
+MATHJAX_SHA256 = 1b9c0a1c44df864e915690558e72adb9cc5203360daefd385084ced3b6c64c09
+MATHJAX = $(VENV)/mathjax-$(MATHJAX_VERSION)/es5
+$(MATHJAX)/tex-mml-chtml.js:
+	mkdir -p $(VENV)
+	curl -sSfL -o $(VENV)/mathjax.tgz https://registry.npmjs.org/mathjax/-/mathjax-$(MATHJAX_VERSION).tgz
+	echo "$(MATHJAX_SHA256)  $(VENV)/mathjax.tgz" | sha256sum --check --quiet
+	mkdir -p $(VENV)/mathjax-$(MATHJAX_VERSION)
+	tar xzf $(VENV)/mathjax.tgz -C $(VENV)/mathjax-$(MATHJAX_VERSION) --strip-components=1 package/es5
+	rm $(VENV)/mathjax.tgz
+
 .PHONY: book test test-package test-notebooks test-colab test-minimum check-book chromium bubblewrap sync clean
 
 # The chapters run two at a time (tools/execute_book.py, into the cache the build then reads),
@@ -34,9 +47,9 @@ book: $(STAMP)            ## build the HTML book into _build/html, executing eve
 test: chromium bubblewrap   ## every test (README)
 	$(MAKE) --jobs=2 --output-sync=target test-minimum test-package check-book test-colab test-notebooks
 
-test-package: $(STAMP) chromium bubblewrap   # the Draw-a-digit page opens in Chromium; the grader sandboxes with bubblewrap
+test-package: $(STAMP) chromium bubblewrap $(MATHJAX)/tex-mml-chtml.js   # pages open in Chromium; the grader sandboxes with bubblewrap
 	$(BIN)/lenet-course exercises --check
-	$(BIN)/python -m pytest tests
+	MATHJAX=$(MATHJAX) $(BIN)/python -m pytest tests
 
 # Each notebook runs where it matters, once: the chapters in `make book` (this environment), in
 # Colab's and on the oldest versions; the exercises in Colab's; the solutions here with nbval
@@ -53,8 +66,8 @@ test-colab:               ## every chapter and exercise in a Colab-like environm
 test-minimum: bubblewrap  ## the package tests and every chapter on the declared minimum versions
 	$(PYTHON) tools/learner_env.py envs/minimum.txt --pytest --notebooks $(CHAPTERS)
 
-check-book: book chromium   ## open every page of the built book in headless Chromium; screenshots in _build/screenshots
-	$(BIN)/python tools/check_book_in_browser.py _build/html --chromium $(CHROMIUM)
+check-book: book chromium $(MATHJAX)/tex-mml-chtml.js   ## open every page of the built book in headless Chromium; screenshots in _build/screenshots
+	$(BIN)/python tools/check_book_in_browser.py _build/html --chromium $(CHROMIUM) --mathjax $(MATHJAX)
 
 CHROMIUM ?= /usr/bin/chromium
 # With a colour emoji font, as learners' browsers have: the checks print ✅ and ❌.

@@ -1,5 +1,6 @@
 """The book as a product: paired notebooks, the Colab cell, and Colab links in the built HTML."""
 
+import os
 import re
 import subprocess
 import sys
@@ -287,6 +288,50 @@ def test_browser_check_reports_a_phone_page_that_scrolls_sideways_or_a_tap_too_s
     assert "stuck.png shown at 342 of its 890 px (38%)" in problems[1]
     assert problems[2] == "ch.html at 390 px: a tap on figure wide.png widens the page to 700 px"
     assert len(problems) == 3
+
+
+def mathjax_folder():
+    """MathJax 3's es5 files, as ``make test-package`` fetches them (``$MATHJAX``)."""
+    version = re.search(r"^MATHJAX_VERSION = (\S+)$", (ROOT / "Makefile").read_text(), re.M)[1]
+    folder = Path(os.environ.get("MATHJAX", ROOT / ".venv" / f"mathjax-{version}" / "es5"))
+    if not (folder / "tex-mml-chtml.js").is_file():
+        pytest.fail(f"{folder}/tex-mml-chtml.js not found: `make test-package` fetches MathJax")
+    return folder
+
+
+MATH_PAGE = """<!DOCTYPE html><html><head>
+<script defer src="https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-mml-chtml.js"></script>
+</head><body><article style="width: 400px">
+<p>Typeset: <span class="math">\\(x^2\\)</span>, and below.</p>
+<div class="math">\\[\\frac{\\partial L}{\\partial w}\\]</div>
+<div class="math">\\[\\frac{a}\\]</div>
+<div class="math">\\[\\notacommand{x}\\]</div>
+<div class="math">\\[a + b + c + d + e + f + g + h + i + j + k + l + m + n + o + p + q + r + s + t + u + v\\]</div>
+<p>Never typeset: <span class="math">x_1</span></p>
+</article></body></html>"""
+
+
+def test_browser_check_typesets_math_with_its_mathjax_and_reports_what_a_reader_cannot_read(
+        browser, tmp_path):
+    check = _browser_check()
+    (tmp_path / "math.html").write_text(MATH_PAGE)
+    server = check.serve(tmp_path)
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    try:
+        check.serve_mathjax(page, mathjax_folder())
+        page.goto(f"http://127.0.0.1:{server.server_address[1]}/math.html", wait_until="load")
+        problems = check.math_problems("math.html", page.evaluate(check.MATH_PROBLEMS))
+        typeset = page.evaluate("document.querySelectorAll('mjx-container').length")
+    finally:
+        page.close()
+        server.shutdown()
+    assert typeset == 5  # all but the span without TeX's delimiters
+    assert problems[:3] == ["math.html: math left as TeX: x_1",
+                            "math.html: math with a TeX error: Missing argument for \\frac",
+                            "math.html: math with an undefined command: \\notacommand"]
+    assert re.fullmatch(r"math\.html: math wider than the text column \(\d+ px in 400 px\): "
+                        r"a \+ b \+ .*", problems[3])
+    assert len(problems) == 4
 
 
 CHAPTER = """---

@@ -11,6 +11,12 @@ and fails (exit 1) on:
   glyphs it uses: ``book/_ext/webfont_icons.py``);
 - a page heavier than its budget: "Draw a digit" (``PAGE_BUDGETS``) must load in at most
   1 MB, everything it fetches included, since readers open it on phones;
+- with ``--mathjax DIR``: math that MathJax did not typeset, or typeset as a TeX error or
+  with a command it does not know, and an equation wider than the text column, at either
+  width (a reader would have to scroll it sideways).
+  The pages load MathJax from jsdelivr; the check answers those requests with the same
+  files from ``DIR`` (``make check-book`` fetches npm's package), as a reader's browser
+  would get them, so the screenshots show the math as a reader sees it;
 - a figure shown too small to read. The rule: the package's figures use text of at
   least ``lenet_course.plots.MIN_FONT_PT`` (8 pt), drawn at matplotlib's 100 dpi,
   so 11.1 px at the image's natural size (``tests/test_plots.py`` checks the font
@@ -31,6 +37,7 @@ phone's width, 390 px, as ``<page>-390.png``) to look at.
 Usage (``make check-book`` runs it after ``make book``)::
 
     python tools/check_book_in_browser.py [_build/html] [--chromium /usr/bin/chromium]
+                                          [--mathjax .venv/mathjax-3.2.2/es5]
 """
 
 import argparse
@@ -69,6 +76,26 @@ TAPPED_IMAGES = """() => Array.from(document.querySelectorAll('article img'))
                   if (tap) img.click();
                   return seen; })"""
 PAGE_WIDTH = "() => document.documentElement.scrollWidth"
+MATHJAX_URL = "https://cdn.jsdelivr.net/npm/mathjax@3/es5/"
+# Once MathJax has typeset the page: the math it left as TeX, the TeX errors and unknown
+# commands it drew, and the equations wider than the text column: [what is wrong, the TeX].
+MATH_PROBLEMS = """async () => {
+    if (window.MathJax && MathJax.startup && MathJax.startup.promise) await MathJax.startup.promise;
+    const untypeset = Array.from(document.querySelectorAll('article .math'))
+        .filter(e => !e.querySelector('mjx-container'))
+        .map(e => ['left as TeX', e.textContent.trim()]);
+    const errors = Array.from(document.querySelectorAll('article mjx-merror'))
+        .map(e => ['with a TeX error', e.getAttribute('data-mjx-error') || e.textContent]);
+    const unknown = Array.from(document.querySelectorAll('article mjx-assistive-mml mtext[mathcolor="red"]'))
+        .map(e => ['with an undefined command', e.textContent]);  // drawn in red, not as an error
+    const tex = e => { const items = MathJax.startup.document.getMathItemsWithin(e);
+                       return items.length ? items[0].math.trim() : e.textContent.trim(); };
+    const wide = Array.from(document.querySelectorAll('article div.math'))
+        .map(e => [e, e.querySelector('mjx-math')])
+        .filter(([e, m]) => m && m.getBoundingClientRect().width > e.clientWidth + 1)
+        .map(([e, m]) => [`wider than the text column (${Math.round(m.getBoundingClientRect().width)} px `
+                          + `in ${e.clientWidth} px)`, tex(e)]);
+    return [...untypeset, ...errors, ...unknown, ...wide]; }"""
 PHONE_WIDTH = 390
 # Icons drawn from a web font: [classes, the ::before content, font family, font weight].
 ICONS = """() => Array.from(document.querySelectorAll('[class*="fa-"]'))
@@ -146,6 +173,30 @@ def icon_problems(name, icons, glyphs):
     return sorted(set(problems))
 
 
+def math_problems(name, found):
+    """The math of one page that MathJax left as TeX or could not read, as messages.
+
+    Example:
+        >>> math_problems("a.html", [["left as TeX", "x^2"], ["with a TeX error", "Missing close brace"]])
+        ['a.html: math left as TeX: x^2', 'a.html: math with a TeX error: Missing close brace']
+    """
+    return [f"{name}: math {kind}: {' '.join(text.split())[:80]}" for kind, text in found]
+
+
+def serve_mathjax(page, folder):
+    """Answer ``page``'s requests for MathJax (``MATHJAX_URL``) with the files in ``folder``."""
+    folder = Path(folder).resolve()
+
+    def fulfil(route):
+        path = (folder / urlparse(route.request.url).path.split("/es5/", 1)[1]).resolve()
+        if folder in path.parents and path.is_file():
+            route.fulfill(path=path)
+        else:
+            route.fulfill(status=404)
+
+    page.route(MATHJAX_URL + "**", fulfil)
+
+
 def page_weight(browser, url):
     """Bytes the page at ``url`` loads on a first visit (empty cache), until the network is idle."""
     context = browser.new_context()
@@ -180,7 +231,7 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-def check(html_dir, chromium, screenshots):
+def check(html_dir, chromium, screenshots, mathjax=None):
     html_dir = Path(html_dir).resolve()
     pages = sorted(p.relative_to(html_dir).as_posix() for p in html_dir.rglob("*.html")
                    if "_static" not in p.parts and p.name not in ("genindex.html", "search.html"))
@@ -194,12 +245,17 @@ def check(html_dir, chromium, screenshots):
         browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         phone = browser.new_page(viewport={"width": PHONE_WIDTH, "height": 844}, device_scale_factor=2)
+        if mathjax:
+            serve_mathjax(page, mathjax)
+            serve_mathjax(phone, mathjax)
         errors = []
         page.on("pageerror", lambda error: errors.append(error))
         for name in pages:
             errors.clear()
             page.goto(base + name, wait_until="load")
             page.wait_for_timeout(300)
+            if mathjax:
+                problems += math_problems(name, page.evaluate(MATH_PROBLEMS))
             problems += [f"{name}: JavaScript error: {error}" for error in errors]
             problems += [f"{name}: image does not load: {src}" for src in page.evaluate(IMAGES_LOADED)]
             anchors_seen[name] = set(page.evaluate(ANCHORS))
@@ -213,6 +269,9 @@ def check(html_dir, chromium, screenshots):
             page.screenshot(path=f"{shot}.png", full_page=True)
             phone.goto(base + name, wait_until="load")
             phone.wait_for_timeout(300)
+            if mathjax:  # (after MathJax has typeset: then the screenshot)
+                wide = [found for found in phone.evaluate(MATH_PROBLEMS) if found[0].startswith("wider")]
+                problems += math_problems(f"{name} at {PHONE_WIDTH} px", wide)
             phone.screenshot(path=f"{shot}-{PHONE_WIDTH}.png", full_page=True)
             problems += phone_problems(name, phone.evaluate(PAGE_WIDTH), phone.evaluate(TAPPED_IMAGES))
             print(f"ok  {name}")
@@ -235,10 +294,14 @@ def main(argv=None):
     parser.add_argument("html_dir", nargs="?", default="_build/html")
     parser.add_argument("--chromium", default="/usr/bin/chromium")
     parser.add_argument("--screenshots", default="_build/screenshots")
+    parser.add_argument("--mathjax", help="a folder of MathJax 3's es5 files: typeset the math "
+                                          "and check it (without it the math stays TeX here)")
     args = parser.parse_args(argv)
     if not Path(args.html_dir, "index.html").exists():
         sys.exit(f"{args.html_dir}/index.html not found: build the book first (make book)")
-    pages, problems = check(args.html_dir, args.chromium, Path(args.screenshots))
+    if args.mathjax and not Path(args.mathjax, "tex-mml-chtml.js").is_file():
+        sys.exit(f"{args.mathjax}/tex-mml-chtml.js not found: MathJax's es5 folder (make check-book fetches it)")
+    pages, problems = check(args.html_dir, args.chromium, Path(args.screenshots), args.mathjax)
     for problem in problems:
         print("FAIL", problem)
     print(f"{len(pages)} pages checked in Chromium, {len(problems)} problems; screenshots in {args.screenshots}/")
