@@ -17,14 +17,14 @@ SOLUTIONS = $(wildcard solutions/*.ipynb)
 # serves the same files, npm's package, from here, so its screenshots show the math a reader sees.
 MATHJAX_VERSION = 3.2.2
 MATHJAX_SHA256 = 1b9c0a1c44df864e915690558e72adb9cc5203360daefd385084ced3b6c64c09
-MATHJAX = $(VENV)/mathjax-$(MATHJAX_VERSION)/es5
+MATHJAX_HOME = $(VENV)/mathjax-$(MATHJAX_VERSION)
+MATHJAX = $(MATHJAX_HOME)/es5
 $(MATHJAX)/tex-mml-chtml.js:
-	mkdir -p $(VENV)
-	curl -sSfL -o $(VENV)/mathjax.tgz https://registry.npmjs.org/mathjax/-/mathjax-$(MATHJAX_VERSION).tgz
-	echo "$(MATHJAX_SHA256)  $(VENV)/mathjax.tgz" | sha256sum --check --quiet
-	mkdir -p $(VENV)/mathjax-$(MATHJAX_VERSION)
-	tar xzf $(VENV)/mathjax.tgz -C $(VENV)/mathjax-$(MATHJAX_VERSION) --strip-components=1 package/es5
-	rm $(VENV)/mathjax.tgz
+	mkdir -p $(MATHJAX_HOME)
+	curl -sSfL -o $(MATHJAX_HOME).tgz https://registry.npmjs.org/mathjax/-/mathjax-$(MATHJAX_VERSION).tgz
+	echo "$(MATHJAX_SHA256)  $(MATHJAX_HOME).tgz" | sha256sum --check --quiet
+	tar xzf $(MATHJAX_HOME).tgz -C $(MATHJAX_HOME) --strip-components=1 package/es5
+	rm $(MATHJAX_HOME).tgz
 
 .PHONY: book test test-package test-notebooks test-colab test-minimum check-book chromium bubblewrap sync clean
 

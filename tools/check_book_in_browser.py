@@ -91,10 +91,11 @@ MATH_PROBLEMS = """async () => {
     const tex = e => { const items = MathJax.startup.document.getMathItemsWithin(e);
                        return items.length ? items[0].math.trim() : e.textContent.trim(); };
     const wide = Array.from(document.querySelectorAll('article div.math'))
-        .map(e => [e, e.querySelector('mjx-math')])
-        .filter(([e, m]) => m && m.getBoundingClientRect().width > e.clientWidth + 1)
-        .map(([e, m]) => [`wider than the text column (${Math.round(m.getBoundingClientRect().width)} px `
-                          + `in ${e.clientWidth} px)`, tex(e)]);
+        .filter(e => e.querySelector('mjx-math'))
+        .map(e => [e, e.querySelector('mjx-math').getBoundingClientRect().width])
+        .filter(([e, width]) => width > e.clientWidth + 1)
+        .map(([e, width]) => [`wider than the text column (${Math.round(width)} px in ${e.clientWidth} px)`,
+                              tex(e)]);
     return [...untypeset, ...errors, ...unknown, ...wide]; }"""
 PHONE_WIDTH = 390
 # Icons drawn from a web font: [classes, the ::before content, font family, font weight].
