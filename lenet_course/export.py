@@ -19,8 +19,12 @@ One command trains and exports (``--data-home`` is a folder with MNIST's
 
     python -m lenet_course.export --data-home ../shared/mnist --out book/_static/lenet5_weights.bin
 
-It trains on the first 50,000 training digits, holds out the last 10,000 as the
-validation split, and prints the seed, the data and the validation accuracy.
+It trains chapter 13's best network: the paper's recipe batched, on the paper's
+distorted digits (``RECIPE``, as ``python -m lenet_course.reproduce --distortions``
+trains it), on the first 50,000 training digits, holds out the last 10,000 as the
+validation split, and prints the seed, the data, every pass and the validation
+accuracy. ``tools/drawn_digit_robustness.py`` compares exported networks on
+validation digits changed as drawings differ from MNIST's (README).
 
 Example:
     >>> import tempfile
@@ -36,6 +40,7 @@ import argparse
 import hashlib
 import importlib.metadata
 import json
+import os
 import platform
 import sys
 from pathlib import Path
@@ -45,9 +50,13 @@ import numpy as np
 
 from .data import load_mnist
 from .models import accuracy, build_lenet5
-from .train import train
+from .paper_numbers import PAPER_PASSES
+from .reproduce import COMMAND, DEFAULT_THREADS, parse_args, train_once, use_threads
 
-EPOCHS, BATCH_SIZE, SEED = 10, 32, 0
+# Chapter 13's batched recipe with the paper's distortions: its lowest validation error
+# (0.72% +- 0.04% over seeds 0-3, against 1.21% for chapter 9's SGD, 10 epochs, seed 0).
+RECIPE = ["--distortions"]
+SEED = 0
 SAMPLES_FILE = "draw_digit_samples.json"
 LICENCE = (
     "Weights learned from MNIST (Yann LeCun, Corinna Cortes and Christopher J. C. Burges, "
@@ -150,23 +159,26 @@ def mnist_with_validation(data_home):
     return load_mnist("full", data_home=data_home, validation=True)
 
 
-def train_and_export(data_home, out, *, epochs=EPOCHS, batch_size=BATCH_SIZE, seed=SEED):
-    """The one reproducible command: train the paper network, measure it, export it."""
+def train_and_export(data_home, out, *, passes=PAPER_PASSES, seed=SEED):
+    """The one reproducible command: train the recipe, measure it, export it."""
+    use_threads(DEFAULT_THREADS)  # before TensorFlow starts: one thread per operation is fastest
     data = mnist_with_validation(data_home)
     print(f"seed {seed}; data: {data.description}")
-    model = build_lenet5("paper", seed=seed)
-    train(model, data, epochs=epochs, batch_size=batch_size, seed=seed)
+    recipe = [*RECIPE, "--passes", str(passes), "--seeds", str(seed)]
+    model, rows, seconds = train_once(data, parse_args(recipe), seed)
     validation_accuracy = accuracy(model, data.x_test, data.y_test)
     print(f"validation accuracy: {validation_accuracy:.4f} on the {len(data.x_test):,} held-out digits")
     command = (f"python -m lenet_course.export --data-home DIR --out {Path(out).as_posix()}"
-               + (f" --epochs {epochs}" if epochs != EPOCHS else ""))
+               + (f" --passes {passes}" if passes != PAPER_PASSES else ""))
     provenance = {
         "training": {
             "data": data.description,
             "training_digits": len(data.x_train),
-            "epochs": epochs, "batch_size": batch_size, "seed": seed,
-            "call": f"train(build_lenet5('paper', seed={seed}), data, epochs={epochs}, "
-                    f"batch_size={batch_size}, seed={seed})",
+            "recipe": "chapter 13's batched recipe with distortions",
+            "command": f"{COMMAND} {' '.join(recipe)}",
+            "passes": passes, "seed": seed,
+            "validation_error_per_pass": [round(row["validation_error"], 6) for row in rows],
+            "minutes": round(seconds / 60, 1), "cpu_count": os.cpu_count(),
         },
         "validation_accuracy": round(validation_accuracy, 6),
         "validation_digits": len(data.x_test),
@@ -189,9 +201,9 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description="Train the paper's LeNet-5 on MNIST and export its weights.")
     parser.add_argument("--data-home", required=True, help="folder with train-*-idx*-ubyte[.gz]")
     parser.add_argument("--out", default="book/_static/lenet5_weights.bin")
-    parser.add_argument("--epochs", type=int, default=EPOCHS)
+    parser.add_argument("--passes", type=int, default=PAPER_PASSES)
     args = parser.parse_args(argv)
-    train_and_export(args.data_home, args.out, epochs=args.epochs)
+    train_and_export(args.data_home, args.out, passes=args.passes)
     return 0
 
 

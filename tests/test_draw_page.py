@@ -70,6 +70,9 @@ def test_page_loads_offline_small_and_without_console_errors(page, site, model):
     assert sum(sizes) < 1_000_000
     metadata = page.evaluate("lenet5.metadata")
     assert page.inner_text("#dd-accuracy") == f"{100 * metadata['validation_accuracy']:.2f}%"
+    training = metadata["training"]
+    assert (f"{training['recipe']}, {training['passes']} passes, seed {training['seed']}"
+            in page.inner_text("#dd-provenance"))
     assert page.locator("#dd-samples button").count() == 10
     assert page.inner_text("#dd-answer").isdigit()  # it opens with a sample digit, read
 

@@ -224,7 +224,7 @@
       const t = metadata.training;
       $("accuracy").textContent = `${(100 * metadata.validation_accuracy).toFixed(2)}%`;
       $("provenance").textContent =
-        `${t.data.split("\n")[0]}; ${t.epochs} epochs, batch ${t.batch_size}, seed ${t.seed}; ` +
+        `${t.data.split("\n")[0]}; ${t.recipe}, ${t.passes} passes, seed ${t.seed}; ` +
         `weights: ${metadata.bytes.toLocaleString("en")} bytes`;
       const samples = await (await fetch(new URL(SAMPLES, lenet5Script))).json();
       for (const { label, pixels } of samples.digits) {
