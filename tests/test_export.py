@@ -46,6 +46,7 @@ def test_the_committed_weights_are_intact_documented_and_read_digits(sample):
         assert key in metadata, key
     assert metadata["training"]["training_digits"] == 50_000 and metadata["validation_digits"] == 10_000
     assert "--distortions" in metadata["training"]["command"]  # chapter 13's best network
+    assert metadata["recompute"].startswith("python -m lenet_course.export --data-home DIR  (")
     model = model_from_export(COMMITTED)  # checks the sha256
     # The sample's digits are MNIST training digits, some of them among the 50,000 it learned
     # from: this checks the file holds a working network, not its accuracy.
@@ -70,7 +71,8 @@ def test_the_command_trains_measures_and_exports(tmp_path, monkeypatch, capsys, 
     assert training["passes"] == 1 and training["seed"] == 0
     assert training["training_digits"] == 400
     assert training["validation_error_per_pass"] == [pytest.approx(1 - metadata["validation_accuracy"])]
-    assert "--passes 1" in metadata["recompute"]
+    assert metadata["recompute"].startswith("python -m lenet_course.export --data-home DIR --passes 1  (")
+    assert str(tmp_path) not in metadata["recompute"]  # where a run wrote is not how to recompute
     samples = json.loads((tmp_path / export.SAMPLES_FILE).read_text())["digits"]
     assert [s["label"] for s in samples] == list(range(10))
     assert all(np.array(s["pixels"]).shape == (28, 28) for s in samples)
