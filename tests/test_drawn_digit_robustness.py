@@ -35,9 +35,9 @@ def test_turned_keeps_the_ink_and_leans_each_digit_its_own_way():
 
 
 def test_the_table_has_a_row_per_change_and_a_column_per_network(tmp_path, monkeypatch, capsys, sample):
-    import lenet_course.data
+    import lenet_course.export
 
-    monkeypatch.setattr(lenet_course.data, "load_mnist", lambda *args, **kwargs: sample)
+    monkeypatch.setattr(lenet_course.export, "mnist_with_validation", lambda data_home: sample)
     paths = []
     for seed in (0, 1):
         paths.append(str(tmp_path / f"w{seed}.bin"))

@@ -24,14 +24,19 @@ ANGLE = 15  # degrees, each way
 
 def thicker(images):
     """Each pixel the brightest of its 3x3 neighbourhood: strokes a pixel wider on each side."""
-    padded = np.pad(images, ((0, 0), (1, 1), (1, 1)))
-    return np.max([padded[:, i:i + 28, j:j + 28] for i in range(3) for j in range(3)], axis=0)
+    return _over_neighbourhoods(np.max, images, 3)
 
 
 def thinner(images):
     """Each pixel the darkest of its 2x2 neighbourhood: strokes a pixel narrower."""
-    padded = np.pad(images, ((0, 0), (0, 1), (0, 1)))
-    return np.min([padded[:, i:i + 28, j:j + 28] for i in range(2) for j in range(2)], axis=0)
+    return _over_neighbourhoods(np.min, images, 2)
+
+
+def _over_neighbourhoods(reduce, images, size):
+    """``reduce`` over each pixel's ``size`` x ``size`` neighbourhood (zeros beyond the edge)."""
+    before, after = (size - 1) // 2, size // 2
+    padded = np.pad(images, ((0, 0), (before, after), (before, after)))
+    return reduce([padded[:, i:i + 28, j:j + 28] for i in range(size) for j in range(size)], axis=0)
 
 
 def turned(images, seed=0):
@@ -57,19 +62,18 @@ def main(argv=None):
     parser.add_argument("--data-home", required=True, help="folder with MNIST's training files")
     parser.add_argument("networks", nargs="+", help="exported .bin files (lenet_course.export)")
     args = parser.parse_args(argv)
-    from lenet_course.data import load_mnist
-    from lenet_course.export import model_from_export
+    from lenet_course.export import mnist_with_validation, model_from_export
     from lenet_course.models import accuracy
+    from lenet_course.tables import markdown_table
 
-    data = load_mnist("full", data_home=args.data_home, validation=True)
+    data = mnist_with_validation(args.data_home)
     print(f"{len(data.x_test):,} validation digits: {data.description.splitlines()[0]}")
-    models = {path: model_from_export(path) for path in args.networks}
-    print("| digits | " + " | ".join(args.networks) + " |")
-    print("|---" * (len(models) + 1) + "|")
+    models = [model_from_export(path) for path in args.networks]
+    rows = []
     for name, change in CHANGES.items():
         digits = change(data.x_test)
-        errors = [f"{1 - accuracy(model, digits, data.y_test):.2%}" for model in models.values()]
-        print(f"| {name} | " + " | ".join(errors) + " |")
+        rows.append([name, *(f"{1 - accuracy(model, digits, data.y_test):.2%}" for model in models)])
+    print(markdown_table(["digits", *args.networks], rows).data)
     return 0
 
 
