@@ -62,7 +62,7 @@ from .reports import (  # noqa: F401 (part of lenet_course.grading's API)
     Problem, QuestionResult, Report, file_sha256, gradescope_results, report_names, reusable_report,
     write_atomically, write_grades_csv, write_report, ProgressBar,
 )
-from .sandbox import INSIDE, SandboxUnavailable, resolve, sandboxed_command  # noqa: F401
+from .sandbox import INSIDE, SCRATCH_PREFIX, SandboxUnavailable, resolve, sandboxed_command  # noqa: F401
 
 MAX_NOTEBOOK_BYTES = 100 * 2**20
 MAX_RESULT_BYTES = 10 * 2**20
@@ -467,17 +467,14 @@ def _grade_in_parallel(todo, paths, names, assignment, options, sandbox, jobs, f
                                     submission_sha256=file_sha256(paths[index]))
                 finish(index, report)
         except BaseException:  # Ctrl-C, or kill (SIGTERM) through lenet-course grade
-            workers = list(getattr(pool, "_processes", None) or {})  # their process ids
+            workers = multiprocessing.active_children()  # the pool's: the grader starts no others
             pool.shutdown(wait=False, cancel_futures=True)
             for worker in workers:  # Ctrl-C in a terminal reaches them too, kill does not
                 try:
-                    os.kill(worker, signal.SIGINT)
+                    os.kill(worker.pid, signal.SIGINT)
                 except OSError:
                     pass
             raise
-
-
-SCRATCH_PREFIX = "lenet-course-grade-"
 
 
 def class_scratch_folder():

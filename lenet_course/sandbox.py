@@ -33,11 +33,15 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 MODES = ("auto", "bwrap", "none")
 INSIDE = "/grade"  # where the job folder appears inside the sandbox
+# The grader's temporary folders are named SCRATCH_PREFIX, its process id, "-", a random part;
+# a grader removes those of graders no longer running (``grading.class_scratch_folder``).
+SCRATCH_PREFIX = "lenet-course-grade-"
 
 
 @dataclass(frozen=True)
@@ -78,8 +82,9 @@ def bwrap_problem():
         return f"bubblewrap needs Linux (this is {sys.platform})"
     if shutil.which("bwrap") is None:
         return "bubblewrap is not installed (Debian/Ubuntu: apt-get install bubblewrap)"
-    probe = Path(_scratch()) / f"lenet-course-bwrap-probe-{os.getpid()}"
-    (probe / "work").mkdir(parents=True, exist_ok=True)
+    # named as the grader's folders are: the next grader removes it if this one is killed now
+    probe = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-bwrap-probe-"))
+    (probe / "work").mkdir()
     try:
         result = subprocess.run(sandboxed_command(["/bin/true"], probe), capture_output=True, text=True,
                                 timeout=30)
@@ -90,12 +95,6 @@ def bwrap_problem():
     if result.returncode != 0:
         return f"bubblewrap cannot create namespaces here ({result.stderr.strip()[:200] or result.returncode})"
     return None
-
-
-def _scratch():
-    import tempfile
-
-    return tempfile.gettempdir()
 
 
 def _readable_roots():

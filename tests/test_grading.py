@@ -417,6 +417,30 @@ def test_a_class_leaves_no_files_behind_and_clears_only_what_dead_graders_left(t
     assert (precious / "grades.csv").read_text() == "alice,5.0\n"
 
 
+def test_a_grader_killed_while_it_probes_bubblewrap_leaves_a_folder_the_next_one_clears(
+        tmp_path, monkeypatch):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import tempfile
+
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    killed_while_probing = (
+        "import os, signal, subprocess\n"
+        "from lenet_course import sandbox\n"
+        "subprocess.run = lambda *args, **kwargs: os.kill(os.getpid(), signal.SIGKILL)\n"
+        "sandbox.bwrap_problem()\n")
+    ended = subprocess.run([sys.executable, "-c", killed_while_probing], cwd=ROOT,
+                           env={**os.environ, "TMPDIR": str(scratch)}, timeout=120)
+    assert ended.returncode == -signal.SIGKILL
+    assert len(left := list(scratch.iterdir())) == 1, "the probe's folder, left behind"
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    mine = grading.class_scratch_folder()
+    assert list(scratch.iterdir()) == [mine], f"{left[0].name} is still there"
+
+
 def test_resume_grades_again_what_changed(tmp_path):
     paths = write_honest_class(tmp_path / "class", 2)
     options = GradingOptions(cell_timeout=10, timeout=60, sandbox="bwrap")
