@@ -62,7 +62,9 @@ from .reports import (  # noqa: F401 (part of lenet_course.grading's API)
     Problem, QuestionResult, Report, file_sha256, gradescope_results, report_names, reusable_report,
     write_atomically, write_grades_csv, write_report, ProgressBar,
 )
-from .sandbox import INSIDE, SCRATCH_PREFIX, SandboxUnavailable, resolve, sandboxed_command  # noqa: F401
+from .sandbox import (  # noqa: F401
+    INSIDE, SCRATCH_PREFIX, SandboxUnavailable, new_scratch_folder, resolve, sandboxed_command,
+)
 
 MAX_NOTEBOOK_BYTES = 100 * 2**20
 MAX_RESULT_BYTES = 10 * 2**20
@@ -498,7 +500,7 @@ def class_scratch_folder():
             continue
         if mine and pid.isdigit() and not _running(int(pid)):
             shutil.rmtree(old, ignore_errors=True)
-    return Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-"))
+    return new_scratch_folder()
 
 
 def _running(pid):

@@ -39,9 +39,7 @@ from pathlib import Path
 
 MODES = ("auto", "bwrap", "none")
 INSIDE = "/grade"  # where the job folder appears inside the sandbox
-# The grader's temporary folders are named SCRATCH_PREFIX, its process id, "-", a random part;
-# a grader removes those of graders no longer running (``grading.class_scratch_folder``).
-SCRATCH_PREFIX = "lenet-course-grade-"
+SCRATCH_PREFIX = "lenet-course-grade-"  # the grader's temporary folders: new_scratch_folder
 
 
 @dataclass(frozen=True)
@@ -75,6 +73,21 @@ def resolve(mode="auto"):
                            "its files and network")
 
 
+def new_scratch_folder(purpose=""):
+    """A new private temporary folder named ``SCRATCH_PREFIX``, this process id, "-", ``purpose``.
+
+    A grader removes the folders so named of processes no longer running
+    (``grading.class_scratch_folder``): what a killed grader leaves goes with the next.
+
+    Example:
+        >>> folder = new_scratch_folder("probe-")
+        >>> folder.name.startswith(f"{SCRATCH_PREFIX}{os.getpid()}-probe-")
+        True
+        >>> folder.rmdir()
+    """
+    return Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-{purpose}"))
+
+
 @functools.cache
 def bwrap_problem():
     """None when bubblewrap can make the sandbox here, else why not (checked once per process)."""
@@ -82,8 +95,7 @@ def bwrap_problem():
         return f"bubblewrap needs Linux (this is {sys.platform})"
     if shutil.which("bwrap") is None:
         return "bubblewrap is not installed (Debian/Ubuntu: apt-get install bubblewrap)"
-    # named as the grader's folders are: the next grader removes it if this one is killed now
-    probe = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-bwrap-probe-"))
+    probe = new_scratch_folder("bwrap-probe-")  # the next grader removes it if this one is killed now
     (probe / "work").mkdir()
     try:
         result = subprocess.run(sandboxed_command(["/bin/true"], probe), capture_output=True, text=True,
