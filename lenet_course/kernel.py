@@ -274,7 +274,8 @@ class CellRunner:
         if outcome.status == "error":
             kind = {"SyntaxError": "syntax-error", "IndentationError": "syntax-error",
                     "SystemExit": "exit", "MemoryError": "memory"}.get(outcome.ename, "exception")
-            message = f"raised {outcome.ename}: {_clip(outcome.evalue)}"
+            detail = _clip(outcome.evalue)  # `raise NotImplementedError` has none
+            message = f"raised {outcome.ename}: {detail}" if detail else f"raised {outcome.ename}"
             if kind == "exit":
                 message = "called sys.exit(); the grader went on with the next cell"
             elif kind == "memory":

@@ -31,9 +31,23 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = Path(os.environ.get("LENET_COURSE_ENV_CACHE", Path.home() / ".cache" / "lenet_course" / "envs"))
+
+
+def pinned_in_requirements(names):
+    """``name==version`` for each of ``names``, as requirements.txt pins it.
+
+    Example:
+        >>> pinned_in_requirements(["pytest"])  # doctest: +ELLIPSIS
+        ['pytest==...']
+    """
+    pins = dict(re.findall(r"^([A-Za-z0-9_.-]+)==(\S+)", (ROOT / "requirements.txt").read_text(), re.M))
+    return [f"{name}=={pins[name]}" for name in names]
+
+
 # Test tooling, not learner packages: only the --pytest run needs them (jupytext: the exercise
-# generator, an instructor's tool, which the CLI tests run).
-TEST_TOOLS = ["pytest==9.2.0", "pyyaml==6.0.4", "jupytext==1.19.6"]
+# generator, an instructor's tool, which the CLI tests run; the exercises it writes record its
+# version, so it must be the version the committed ones were written with: requirements.txt's).
+TEST_TOOLS = pinned_in_requirements(["pytest", "pyyaml", "jupytext"])
 # Tests that need the book's build tools (jupytext, jupyter-book) or a browser: not a learner's.
 BUILD_TOOL_TESTS = ["tests/test_book.py", "tests/test_draw_page.py", "tests/test_readable_figures.py"]
 
