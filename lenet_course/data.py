@@ -174,9 +174,9 @@ def _say_once_why_the_sample(error):
     _said_why_the_sample = True
     print(
         "lenet_course: the full MNIST is not available here "
-        f"({error}), so this uses the MNIST sample shipped with the course: "
-        "8,000 training + 2,000 held-out digits. Numbers differ a little from a full-data "
-        'run; with an internet connection, load_mnist("full") fetches all 70,000 digits.'
+        f"({error}), so this uses the MNIST sample shipped with the course. Numbers "
+        'differ a little from a full-data run; with an internet connection, load_mnist("full") '
+        "fetches all 70,000 digits."
     )
 
 

@@ -269,10 +269,18 @@ class LayerTable(list):
         return "\n".join([fmt(header), fmt(["-" * w for w in widths]), *map(fmt, lines)])
 
     def _repr_html_(self):
+        # Styled in the table itself: Colab shows a bare table with no space between its
+        # columns ("output10"). The class gives it the book's table look.
         header, lines = self.rows()
-        head = "".join(f"<th>{h}</th>" for h in header)
-        body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in line) + "</tr>" for line in lines)
-        return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+        body = "".join(_html_row(line, "td") for line in lines)
+        return f'<table class="table"><thead>{_html_row(header, "th")}</thead><tbody>{body}</tbody></table>'
+
+
+def _html_row(cells, tag):
+    """A table row: the layer and its shape to the left, the counts to the right."""
+    style = "padding: 0.25em 0.6em; text-align: {}"
+    return "<tr>" + "".join(f'<{tag} style="{style.format("left" if i < 2 else "right")}">{cell}</{tag}>'
+                            for i, cell in enumerate(cells)) + "</tr>"
 
 
 def layer_table(model):

@@ -1,3 +1,5 @@
+from html.parser import HTMLParser
+
 import keras
 import numpy as np
 import pytest
@@ -80,6 +82,32 @@ def test_layer_table_counts_pooling_connections():
     assert table["S2"].connections == 14 * 14 * 6 * 4 and table["S2"].params == 0
     assert table["C3"].params == 2_416 and table["C3"].connections == 241_600
     assert "paper params" in str(layer_table(build_lenet5("keras")))
+
+
+def test_layer_table_in_a_notebook_spaces_its_columns_and_aligns_the_counts(paper):
+    # Colab draws a bare <table> with no space between columns: "output" ran into "10".
+    class Cells(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.cells, self.style, self.text = [], "", ""
+
+        def handle_starttag(self, tag, attrs):
+            if tag in ("th", "td"):
+                self.style, self.text = dict(attrs).get("style", ""), ""
+
+        def handle_data(self, data):
+            self.text += data
+
+        def handle_endtag(self, tag):
+            if tag in ("th", "td"):
+                self.cells.append((self.text, self.style))
+
+    cells = Cells()
+    cells.feed(layer_table(paper)._repr_html_())
+    assert len(cells.cells) == 6 * (1 + 8)  # the header, 7 layers and the total
+    for position, (text, style) in enumerate(cells.cells):
+        is_count = position % 6 >= 2  # layer, output shape, then the four counts
+        assert "padding" in style and ("text-align: right" in style) == is_count, (text, style)
 
 
 def test_same_seed_same_initial_weights():
