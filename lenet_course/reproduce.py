@@ -41,6 +41,7 @@ import time
 
 import numpy as np
 
+from .curvature import PAPER_CURVATURE_DIGITS
 from .distortions import DISTORTION_RANGES, PAPER_DISTORTED_COPIES, check_ranges
 from .models import read_digits
 from .paper_numbers import PAPER_PASSES, PAPER_TEST_ERROR
@@ -77,7 +78,13 @@ DEFAULT_RATE_FACTOR = 1.0
 DEFAULT_THREADS = 1
 
 
-def parse_args(argv=None):
+def build_parser():
+    """The command's options, each with its default and what it changes.
+
+    Example:
+        >>> build_parser().parse_args(["--seeds", "0", "1"]).seeds
+        [0, 1]
+    """
     parser = argparse.ArgumentParser(
         prog=COMMAND,
         description="Train LeNet-5 with the paper's recipe on full MNIST and report its error.")
@@ -98,29 +105,43 @@ def parse_args(argv=None):
     parser.add_argument("--training-digits", type=int, default=None, metavar="N",
                         help="train on the first N training digits only (default: all: 50,000 of "
                              "the validation split, 60,000 with --all-training-digits)")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
-    parser.add_argument("--passes", type=int, default=PAPER_PASSES)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0],
+                        help="one run per seed, each from its own initial weights (default 0)")
+    parser.add_argument("--passes", type=int, default=PAPER_PASSES,
+                        help=f"passes over the training digits (default {PAPER_PASSES}, as the paper)")
     parser.add_argument("--batch-size", type=int, default=None,
                         help=f"digits per update (default {DEFAULT_BATCH_SIZE}, as the paper; "
                              f"{DISTORTIONS_BATCH_SIZE} with --distortions)")
     parser.add_argument("--rate-factor", type=float, default=DEFAULT_RATE_FACTOR,
                         help="multiplies the learning rates: the paper's eta stages (per batch-mean "
                              "gradient), or with --optimizer sgd chapter 9's schedule from 0.01")
-    parser.add_argument("--optimizer", default="sdlm", choices=INGREDIENTS["optimizer"])
+    parser.add_argument("--optimizer", default="sdlm", choices=INGREDIENTS["optimizer"],
+                        help="the paper's stochastic diagonal Levenberg-Marquardt (default), or "
+                             "chapter 9's SGD with momentum")
     parser.add_argument("--initializer", default=None, choices=INGREDIENTS["initializer"],
                         help="the paper's +-2.4 / fan-in, the same read as +-2.4 / sqrt(fan-in) "
                              "(default), or Glorot's (default with --distortions)")
-    parser.add_argument("--loss", default="map", choices=INGREDIENTS["loss"])
-    parser.add_argument("--codes", default="bitmaps", choices=INGREDIENTS["codes"])
+    parser.add_argument("--loss", default="map", choices=INGREDIENTS["loss"],
+                        help="the paper's MAP criterion, equation 9 (default), or RBFLoss alone")
+    parser.add_argument("--codes", default="bitmaps", choices=INGREDIENTS["codes"],
+                        help="the output codes: the paper's 7x12 bitmaps (default), or random "
+                             "+-1 codes")
     parser.add_argument("--j", type=float, default=DEFAULT_J,
-                        help="the constant j of the paper's loss (equation 9)")
-    parser.add_argument("--curvature-digits", type=int, default=500)
+                        help=f"the constant j of the paper's loss, equation 9 (default {DEFAULT_J:g})")
+    parser.add_argument("--curvature-digits", type=int, default=PAPER_CURVATURE_DIGITS,
+                        help=f"digits h is estimated on before each pass (default "
+                             f"{PAPER_CURVATURE_DIGITS}, as the paper)")
     parser.add_argument("--curvature", default="backpropagated", choices=CURVATURE_METHODS,
                         help="how h is estimated: the paper's diagonal second derivatives, "
                              "backpropagated, or the exact Gauss-Newton diagonal by random signs")
     parser.add_argument("--threads", type=int, default=DEFAULT_THREADS,
                         help="TensorFlow threads per operation (default 1, the fastest for small batches)")
     parser.add_argument("--history-out", default=None, help="write the run's history as JSON here")
+    return parser
+
+
+def parse_args(argv=None):
+    parser = build_parser()
     args = parser.parse_args(argv)
     if args.batch_size is None:
         args.batch_size = DISTORTIONS_BATCH_SIZE if args.distortions else DEFAULT_BATCH_SIZE

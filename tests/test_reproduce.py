@@ -13,7 +13,7 @@ import pytest
 from lenet_course import data as data_module
 from lenet_course.data import DIGITS_SHA256, IDX_FILES
 from lenet_course.models import accuracy
-from lenet_course.reproduce import main, parse_args, parse_command, recorded_recipe, train_once, train_recipe
+from lenet_course.reproduce import build_parser, main, parse_args, parse_command, recorded_recipe, train_once, train_recipe
 
 
 def idx_bytes(array):
@@ -228,6 +228,12 @@ def test_reproduce_rejects_bad_arguments(capsys):
     for bad in (["--threads", "0"], ["--j", "0"], ["--distorted-copies", "-1"], ["--scaling", "1.5"]):
         with pytest.raises(SystemExit):
             parse_args(bad)
+
+
+def test_every_option_of_the_command_says_what_it_does():
+    options = [action for action in build_parser()._actions if action.option_strings]
+    assert len(options) > 20
+    assert [action.dest for action in options if not action.help] == []
 
 
 @pytest.mark.parametrize("with_test_set", [True, False])
