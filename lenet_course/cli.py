@@ -34,7 +34,7 @@ REPOSITORY = "https://github.com/lenet-course/lenet5-layer-by-layer"
 
 
 def main(argv=None):
-    parser = _parser()
+    parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
@@ -42,16 +42,34 @@ def main(argv=None):
     return args.run(args, parser)
 
 
-def _parser():
-    parser = argparse.ArgumentParser(prog="lenet-course", description=__doc__.split("\n")[0])
-    commands = parser.add_subparsers(dest="command")
+GRADE_EXAMPLE = """example, a class's notebooks in submissions/:
+  lenet-course grade submissions/ --assignment 05_s4 --out reports/
+writes reports/grades.csv (one row per student) and one reports/<name>.json each"""
 
-    grade = commands.add_parser("grade", help="run and grade submitted notebooks")
+
+def build_parser():
+    """The command's subcommands and options, each with what it does.
+
+    Example:
+        >>> build_parser().parse_args(["grade", "submissions/", "--out", "reports/"]).jobs is None
+        True
+    """
+    parser = argparse.ArgumentParser(
+        prog="lenet-course", epilog=GRADE_EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Grade submitted notebooks, generate the exercises, pack a Gradescope autograder.")
+    commands = parser.add_subparsers(dest="command")
+    names = ", ".join(_notebooks())
+
+    grade = commands.add_parser("grade", help="run and grade submitted notebooks", epilog=GRADE_EXAMPLE,
+                                description="Run each submitted notebook in a sandbox of its own and grade\n"
+                                "its answers with the exercise's checks.",
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     grade.add_argument("submissions", nargs="+", metavar="SUBMISSION",
                        help=".ipynb files, or folders whose .ipynb files are graded")
     grade.add_argument("--out", required=True, metavar="DIR", help="folder for the reports")
-    grade.add_argument("--assignment", choices=_notebooks(), help="the exercise they answer "
-                       "(default: from each file's name, else from its check() calls)")
+    grade.add_argument("--assignment", choices=_notebooks(), metavar="NAME",
+                       help=f"the exercise they answer, one of: {names} (default: from each file's "
+                       "name, else from its check() calls)")
     _limits(grade)
     grade.add_argument("--gradescope", action="store_true",
                        help="also write DIR/results.json for Gradescope (one student's notebooks)")
@@ -66,15 +84,21 @@ def _parser():
                        "in DIR is from this grader with these options")
     grade.set_defaults(run=_grade)
 
-    exercises = commands.add_parser("exercises", help="generate exercises/ from solutions/")
+    exercises = commands.add_parser("exercises", help="generate exercises/ from solutions/",
+                                    description="Write exercises/NAME.md and .ipynb from solutions/NAME.md: "
+                                    "each solution becomes a stub, its hints stay.")
     exercises.add_argument("--check", action="store_true",
                            help="write nothing; exit 1 if the committed notebooks differ")
     exercises.add_argument("--root", default=".", help="the repository (default: here)")
     exercises.set_defaults(run=_exercises)
 
-    autograder = commands.add_parser("autograder", help="pack a Gradescope autograder zip")
-    autograder.add_argument("--assignment", required=True, choices=_notebooks())
-    autograder.add_argument("--out", default="autograder.zip", metavar="ZIP")
+    autograder = commands.add_parser("autograder", help="pack a Gradescope autograder zip",
+                                     description="Pack a Gradescope autograder (setup.sh, run_autograder) "
+                                     "that grades one exercise as `lenet-course grade` does.")
+    autograder.add_argument("--assignment", required=True, choices=_notebooks(), metavar="NAME",
+                            help=f"the exercise it grades, one of: {names}")
+    autograder.add_argument("--out", default="autograder.zip", metavar="ZIP",
+                            help="the zip to write (default: %(default)s)")
     autograder.add_argument("--package", default=f"lenet-course @ git+{REPOSITORY}",
                             help="what setup.sh installs with pip (default: %(default)s)")
     _limits(autograder)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from lenet_course.cli import main, write_autograder
+from lenet_course.cli import build_parser, main, write_autograder
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -121,6 +121,17 @@ def test_without_bubblewrap_auto_says_so_and_bwrap_refuses(tmp_path, capsys, mon
 def test_no_command_prints_help(capsys):
     assert main([]) == 2
     assert "grade" in capsys.readouterr().out
+
+
+def test_every_option_of_every_command_says_what_it_does(capsys):
+    parser = build_parser()
+    commands = next(action for action in parser._actions if action.dest == "command").choices
+    for name, command in commands.items():
+        options = [action for action in command._actions if action.option_strings]
+        assert [action.dest for action in options if not action.help] == [], name
+    with pytest.raises(SystemExit):  # a mistyped name: the error lists the exercises
+        main(["grade", "x.ipynb", "--out", "reports", "--assignment", "05-s4"])
+    assert "invalid choice: '05-s4'" in capsys.readouterr().err.replace('"', "'")
 
 
 # ---- autograder ------------------------------------------------------------------------------
