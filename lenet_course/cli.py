@@ -43,8 +43,8 @@ def main(argv=None):
 
 
 GRADE_EXAMPLE = """example, a class's notebooks in submissions/:
-  lenet-course grade submissions/ --assignment 05_s4 --out reports/
-writes reports/grades.csv (one row per student) and one reports/<name>.json each"""
+  lenet-course grade submissions/ --out grades/
+writes grades/grades.csv (one row per student) and one grades/<name>.json each"""
 
 
 def build_parser():
