@@ -86,7 +86,9 @@ def __lenet_course_extract(request):
                     outputs.append({"error": "KeyboardInterrupt: it did not finish in time"})
                     break
                 except BaseException as error:
-                    outputs.append({"error": f"{type(error).__name__}: {error}"[:500]})
+                    text = str(error)  # as checks.exception_text: no ": " before nothing
+                    text = f"{type(error).__name__}: {text}" if text else type(error).__name__
+                    outputs.append({"error": text[:500]})
             return save({"status": "ok", "outputs": outputs})
         if kind == "model" and keras is not None and isinstance(value, keras.Model):
             value.save(request["model_path"])

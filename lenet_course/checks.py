@@ -230,6 +230,17 @@ def judge(question, answers):
     return _verdict(question, fraction, status, message)
 
 
+def exception_text(error):
+    """``'TypeError: message'``, or the bare name of an exception raised without one.
+
+    Example:
+        >>> exception_text(ValueError("bad shape")), exception_text(NotImplementedError())
+        ('ValueError: bad shape', 'NotImplementedError')
+    """
+    message = str(error)
+    return f"{type(error).__name__}: {message}" if message else type(error).__name__
+
+
 def probe(question, function, rng):
     """Call ``function`` on ``question.probes(rng)``; exceptions become ``ProbeError``."""
     inputs = question.probes(rng)
@@ -240,7 +251,7 @@ def probe(question, function, rng):
         except KeyboardInterrupt:
             raise
         except BaseException as error:
-            outputs.append(ProbeError(f"{type(error).__name__}: {error}"))
+            outputs.append(ProbeError(exception_text(error)))
     return Probed(inputs, outputs)
 
 

@@ -217,6 +217,14 @@ def test_a_stub_function_counts_as_blank():
     assert evaluate("conv-output-size", conv_output_size).status == "blank"
 
 
+def test_a_function_that_raises_without_a_message_is_named_without_an_empty_one():
+    def conv_output_size(input_size, kernel_size, stride=1, padding=0):
+        raise ValueError  # no message
+
+    message = evaluate("conv-output-size", conv_output_size).message
+    assert message.endswith("raised ValueError"), message
+
+
 def test_function_answers_are_called_on_copies():
     def right_but_mutating(image, kernels, biases):
         out = reference.conv2d(image, kernels, biases)

@@ -25,10 +25,13 @@ def test_a_job_runs_every_cell_and_writes_answers_as_data(tmp_path):
     assert [a["status"] for a in result["answers"]] == ["ok"] * 4
 
 
-def test_a_cell_that_raises_is_named_with_its_message_or_without_an_empty_one(tmp_path):
-    job = write_job(tmp_path, ["raise NotImplementedError", "1 / 0"], [], LIMITS)
+def test_a_cell_or_function_that_raises_is_named_with_its_message_or_without_an_empty_one(tmp_path):
+    cells = ["raise NotImplementedError", "1 / 0", "def f(a):\n    raise ValueError('bad' * a)"]
+    job = write_job(tmp_path, cells, [{"name": "f", "kind": "function", "probes": [[0], [1]]}], LIMITS)
     assert run_job(job)["problems"] == [[0, "exception", "raised NotImplementedError"],
                                         [1, "exception", "raised ZeroDivisionError: division by zero"]]
+    outputs = json.loads((job / "answers" / "0.json").read_text())["outputs"]
+    assert outputs == [{"error": "ValueError"}, {"error": "ValueError: bad"}]
 
 
 def test_a_jobs_kernels_talk_over_unix_sockets_and_leave_none_behind(tmp_path, monkeypatch):
