@@ -218,8 +218,9 @@ def summary(reports, out, seconds):
     for r in reports:
         kinds = {e["kind"] for e in r.errors}
         if r.status != "graded":
-            kinds.add(r.status)
-        kinds |= {f"{q['status']} answer" for q in r.questions if q["status"] in ("missing", "blank", "error")}
+            kinds.add(r.status)  # its answers were never read: not also "missing answer"
+        else:
+            kinds |= {f"{q['status']} answer" for q in r.questions if q["status"] in ("missing", "blank", "error")}
         reasons.update(kinds)
     if reasons:
         lines.append("failures by reason (submissions): "

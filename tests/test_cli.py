@@ -71,7 +71,8 @@ def test_grade_writes_reports_and_a_summary(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "graded 2 submission(s)" in printed
     assert re.search(r"02-deleted-cells\s+1 / 5", printed) and re.search(r"02-not-json\s+0 / 5\s+invalid", printed)
-    assert "failures by reason" in printed and "invalid 1" in printed
+    reasons = printed.split("failures by reason (submissions): ")[1].strip()
+    assert reasons == "invalid 1, missing answer 1"  # the file that is not JSON only as invalid
     results = json.loads((out / "results.json").read_text())
     assert results["score"] == 1 and len(results["tests"]) == 10
 
