@@ -58,7 +58,8 @@ def build_parser():
         prog="lenet-course", epilog=GRADE_EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Grade submitted notebooks, generate the exercises, pack a Gradescope autograder.")
     commands = parser.add_subparsers(dest="command")
-    names = ", ".join(_notebooks())
+    notebooks = _notebooks()
+    names = ", ".join(notebooks)
 
     grade = commands.add_parser("grade", help="run and grade submitted notebooks", epilog=GRADE_EXAMPLE,
                                 description="Run each submitted notebook in a sandbox of its own and grade\n"
@@ -67,7 +68,7 @@ def build_parser():
     grade.add_argument("submissions", nargs="+", metavar="SUBMISSION",
                        help=".ipynb files, or folders whose .ipynb files are graded")
     grade.add_argument("--out", required=True, metavar="DIR", help="folder for the reports")
-    grade.add_argument("--assignment", choices=_notebooks(), metavar="NAME",
+    grade.add_argument("--assignment", choices=notebooks, metavar="NAME",
                        help=f"the exercise they answer, one of: {names} (default: from each file's "
                        "name, else from its check() calls)")
     _limits(grade)
@@ -95,7 +96,7 @@ def build_parser():
     autograder = commands.add_parser("autograder", help="pack a Gradescope autograder zip",
                                      description="Pack a Gradescope autograder (setup.sh, run_autograder) "
                                      "that grades one exercise as `lenet-course grade` does.")
-    autograder.add_argument("--assignment", required=True, choices=_notebooks(), metavar="NAME",
+    autograder.add_argument("--assignment", required=True, choices=notebooks, metavar="NAME",
                             help=f"the exercise it grades, one of: {names}")
     autograder.add_argument("--out", default="autograder.zip", metavar="ZIP",
                             help="the zip to write (default: %(default)s)")

@@ -40,14 +40,14 @@ def pinned_in_requirements(names):
         >>> pinned_in_requirements(["pytest"])  # doctest: +ELLIPSIS
         ['pytest==...']
     """
-    pins = dict(re.findall(r"^([A-Za-z0-9_.-]+)==(\S+)", (ROOT / "requirements.txt").read_text(), re.M))
-    return [f"{name}=={pins[name]}" for name in names]
+    pins = read_pins(ROOT / "requirements.txt")
+    return [f"{name}=={pins[normalise(name)]}" for name in names]
 
 
 # Test tooling, not learner packages: only the --pytest run needs them (jupytext: the exercise
 # generator, an instructor's tool, which the CLI tests run; the exercises it writes record its
 # version, so it must be the version the committed ones were written with: requirements.txt's).
-TEST_TOOLS = pinned_in_requirements(["pytest", "pyyaml", "jupytext"])
+TEST_TOOLS = ["pytest", "pyyaml", "jupytext"]
 # Tests that need the book's build tools (jupytext, jupyter-book) or a browser: not a learner's.
 BUILD_TOOL_TESTS = ["tests/test_book.py", "tests/test_draw_page.py", "tests/test_readable_figures.py"]
 
@@ -58,8 +58,13 @@ def read_environment_file(path):
     python = re.search(r"^# python: *(\d+\.\d+) *$", text, re.M)
     if not python:
         raise SystemExit(f"{path}: expected a line '# python: X.Y' naming the Python version")
+    return python[1], read_pins(path)
+
+
+def read_pins(path):
+    """The pins (`name==version`, names normalised) of an environment or requirements file."""
     pins = {}
-    for line in text.splitlines():
+    for line in Path(path).read_text().splitlines():
         line = line.split("#")[0].strip()
         if not line:
             continue
@@ -67,7 +72,7 @@ def read_environment_file(path):
         if not match:
             raise SystemExit(f"{path}: expected 'name==version' lines. Received: {line!r}")
         pins[normalise(match[1])] = match[2]
-    return python[1], pins
+    return pins
 
 
 def normalise(name):
@@ -145,7 +150,7 @@ def judge_install(installed, pins):
 
 def run_package_tests(environment):
     python = str(environment / "bin" / "python")
-    run([python, "-m", "pip", "install", "--disable-pip-version-check", "--quiet"] + TEST_TOOLS)
+    run([python, "-m", "pip", "install", "--disable-pip-version-check", "--quiet"] + pinned_in_requirements(TEST_TOOLS))
     command = [python, "-m", "pytest", "tests", "-q", "-p", "no:cacheprovider"]
     command += [f"--ignore={path}" for path in BUILD_TOOL_TESTS]
     print("package tests:", " ".join(command[1:]), flush=True)
