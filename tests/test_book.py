@@ -203,6 +203,8 @@ def test_pages_draw_their_icons_from_small_fonts_of_the_icons_they_use(html_with
     check = _browser_check()
     glyphs = check.font_glyphs(html_without_execution)
     assert "\uf09b" in glyphs["fa-brands-400.woff2"]  # GitHub, the repository button
+    # the theme's own icons, which no page names: the bell of the chapters' "Answers", the note's i
+    assert {"\uf0f3", "\uf05a"} <= glyphs["fa-solid-900.woff2"]
     assert "\uf2b9" not in glyphs["fa-regular-400.woff2"] | glyphs["fa-solid-900.woff2"]
     fonts = (html_without_execution / "_static" / "vendor" / "fontawesome").rglob("*.woff2")
     assert all(font.stat().st_size < 20_000 for font in fonts)

@@ -8,7 +8,8 @@ and fails (exit 1) on:
 - a code block that overflows the text column (a ``pre`` whose ``scrollWidth``
   exceeds its ``clientWidth``: the reader would have to scroll sideways);
 - an icon whose glyph is not in the web font it is drawn from (the book keeps only the
-  glyphs it uses: ``book/_ext/webfont_icons.py``);
+  glyphs it uses: ``book/_ext/webfont_icons.py``), an ``fa-`` element's or one the theme
+  draws by itself, such as the bell in an admonition's title;
 - a page heavier than its budget: "Draw a digit" (``PAGE_BUDGETS``) must load in at most
   1 MB, everything it fetches included, since readers open it on phones;
 - with ``--mathjax DIR``: math that MathJax did not typeset, or typeset as a TeX error or
@@ -99,9 +100,12 @@ MATH_PROBLEMS = """async () => {
     return [...untypeset, ...errors, ...unknown, ...wide]; }"""
 PHONE_WIDTH = 390
 # Icons drawn from a web font: [classes, the ::before content, font family, font weight].
-ICONS = """() => Array.from(document.querySelectorAll('[class*="fa-"]'))
-    .map(e => { const s = getComputedStyle(e, '::before');
-                return [e.className, s.content, s.fontFamily, s.fontWeight]; })
+# Every icon a page draws from Font Awesome: an `fa-...` element's ::before, and the theme's own
+# icons, such as the bell an admonition's title draws in its ::after.
+ICONS = """() => Array.from(document.querySelectorAll('*')).flatMap(e => ['::before', '::after']
+    .map(where => { const s = getComputedStyle(e, where);
+                    const name = (e.getAttribute('class') || e.tagName.toLowerCase()) + where;
+                    return [name, s.content, s.fontFamily, s.fontWeight]; }))
     .filter(([, content, family]) => content.length === 3 && /Font Awesome/.test(family))"""
 # Bytes a page fetched: the page and every file it loaded, as served.
 PAGE_BYTES = """() => [...performance.getEntriesByType('navigation'),

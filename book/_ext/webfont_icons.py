@@ -7,7 +7,9 @@ shows about twenty icons. After the build, this
 
 1. drops the script's tag from every page (the stylesheet draws the same icons);
 2. keeps in the stylesheet only the rules of icons that a page or a script names;
-3. cuts each web font down to those icons' glyphs (fontTools' subsetter).
+3. cuts each web font down to those icons' glyphs, and the glyphs of the theme's own icons
+   (fontTools' subsetter). The theme's icons are CSS variables (``--pst-icon-bell``)
+   that its stylesheet draws without naming them, such as the bell in an admonition's title.
 
 Every page gets about 1.9 MB lighter; the "Draw a digit" page must stay small on a phone. The
 browser check (`tools/check_book_in_browser.py`) fails a page whose icon has no glyph.
@@ -20,6 +22,8 @@ SCRIPT_TAG = re.compile(r'\s*<script[^>]*src="[^"]*_static/scripts/fontawesome\.
 ICON_NAME = re.compile(r"\bfa-[a-z0-9]+(?:-[a-z0-9]+)*")
 # One icon rule of Font Awesome's CSS: `.fa-a:before,.fa-b:before{content:"\f015"}`.
 ICON_RULE = re.compile(r'((?:\.fa-[a-z0-9-]+:{1,2}before,?)+)\{content:"\\([0-9a-f]+)"\}')
+# One of the theme's own icons: `--pst-icon-bell:"X"`, X the character itself or a CSS escape (`\f0f3`).
+THEME_ICON = re.compile(r'--pst-icon-[a-z0-9-]+:\s*"(\\[0-9a-f]{4}|[\ue000-\uf8ff])"')
 SOURCE_MAP = re.compile(r"/\*# sourceMappingURL=[^*]*\*/\s*$")
 STYLESHEET = "_static/styles/pydata-sphinx-theme.css"
 
@@ -65,6 +69,16 @@ def keep_icon_rules(css, names):
     return ICON_RULE.sub(keep_or_drop, css), kept
 
 
+def theme_icons(css):
+    """The code points of the theme's own icons, the ``--pst-icon-...`` variables in ``css``.
+
+    Example:
+        >>> sorted(theme_icons(':root{--pst-icon-bell:"\uf0f3";--pst-icon-share:"\\\\f064"}'))
+        [61540, 61683]
+    """
+    return {int(icon[1:], 16) if icon.startswith("\\") else ord(icon) for icon in THEME_ICON.findall(css)}
+
+
 def subset_font(path, code_points):
     """Rewrite the web font at ``path`` with only the glyphs of ``code_points``."""
     from fontTools import subset
@@ -93,6 +107,7 @@ def lighten(outdir):
     texts += [path.read_text(encoding="utf-8", errors="replace") for path in scripts]
     stylesheet = outdir / STYLESHEET
     css, code_points = keep_icon_rules(stylesheet.read_text(encoding="utf-8"), icons_named(texts))
+    code_points |= theme_icons(css)
     stylesheet.write_text(SOURCE_MAP.sub("", css), encoding="utf-8")  # the map no longer matches
     for font in (outdir / "_static" / "vendor" / "fontawesome").rglob("*.woff2"):
         subset_font(font, code_points)
