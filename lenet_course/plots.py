@@ -259,6 +259,11 @@ def per_class_accuracy(labels, predictions, classes=10):
         return np.where(totals > 0, np.diag(matrix) / np.maximum(totals, 1), np.nan)
 
 
+def _label_fractions_as_percent(axis):
+    """Tick labels of an axis of fractions as percentages: 0.975 reads 97.5%, 1.0 reads 100%."""
+    axis.set_major_formatter(plt.FuncFormatter(lambda value, _: f"{100 * value:g}%"))
+
+
 def plot_per_class_accuracy(labels, predictions, *, title="Accuracy per digit"):
     """One bar per digit: the fraction of its examples read correctly; a line at the overall accuracy.
 
@@ -279,6 +284,7 @@ def plot_per_class_accuracy(labels, predictions, *, title="Accuracy per digit"):
     ax.axhline(overall, color="crimson", linestyle="--", label=f"all digits: {overall:.1%}")
     low = np.nanmin(scores) if np.isfinite(scores).any() else 0.0
     ax.set_ylim(max(0.0, low - 0.1), 1.02)
+    _label_fractions_as_percent(ax.yaxis)  # as the bars' labels
     ax.set_xticks(range(10))
     ax.set_xlabel("true digit")
     ax.set_ylabel("accuracy")
@@ -803,6 +809,8 @@ def plot_runs(runs, *, title=None, ylabel="held-out accuracy", fmt="{:.1%}"):
     high = max(np.max(v) for v in runs.values())
     pad = (high - low) * 0.25 or 0.01
     ax.set_ylim(low - pad, high + 2 * pad)
+    if fmt.format(0.5).endswith("%"):  # the axis as the means written above it
+        _label_fractions_as_percent(ax.yaxis)
     ax.set_xticks(range(len(names)), names, fontsize=9)
     ax.set_ylabel(ylabel)
     ax.grid(axis="y", alpha=0.3)
