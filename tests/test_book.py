@@ -213,6 +213,22 @@ def test_pages_draw_their_icons_from_small_fonts_of_the_icons_they_use(html_with
         'a.html: icon "fa-solid fa-address-book" (U+F2B9) is not in fa-solid-900.woff2']
 
 
+@pytest.mark.parametrize("page", ["book/12_paper_seed_modern.html", "book/13_reproducing_the_paper.html"])
+def test_a_table_of_words_fits_a_phones_column(html_without_execution, browser, page):
+    """Chapter 12's variants and chapter 13's recipe, the first table of each, at 390 px: its
+    last column (what lenet_course does) is not pushed out of sight by a long name."""
+    server = _browser_check().serve(html_without_execution)
+    phone = browser.new_page(viewport={"width": 390, "height": 844})
+    try:
+        phone.goto(f"http://127.0.0.1:{server.server_address[1]}/{page}", wait_until="load")
+        table, box = phone.evaluate("""() => { const t = document.querySelector('article table');
+                                        return [t.scrollWidth, t.parentElement.clientWidth]; }""")
+    finally:
+        phone.close()
+        server.shutdown()
+    assert table <= box, f"{page}: the table is {table} px wide in a {box}-px column"
+
+
 def test_only_the_search_page_loads_the_search_index(html_without_execution):
     for page in sorted(html_without_execution.rglob("*.html")):
         loads_index = "searchindex.js" in page.read_text()
