@@ -99,9 +99,9 @@ MATH_PROBLEMS = """async () => {
                               tex(e)]);
     return [...untypeset, ...errors, ...unknown, ...wide]; }"""
 PHONE_WIDTH = 390
-# Icons drawn from a web font: [classes, the ::before content, font family, font weight].
-# Every icon a page draws from Font Awesome: an `fa-...` element's ::before, and the theme's own
-# icons, such as the bell an admonition's title draws in its ::after.
+# Every icon a page draws from Font Awesome, an `fa-...` element's ::before or one the theme draws
+# by itself (an admonition title's bell, in its ::after): [classes and ::before or ::after, the
+# content, font family, font weight].
 ICONS = """() => Array.from(document.querySelectorAll('*')).flatMap(e => ['::before', '::after']
     .map(where => { const s = getComputedStyle(e, where);
                     const name = (e.getAttribute('class') || e.tagName.toLowerCase()) + where;
