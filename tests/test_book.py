@@ -215,8 +215,8 @@ def test_pages_draw_their_icons_from_small_fonts_of_the_icons_they_use(html_with
 
 @pytest.mark.parametrize("page", ["book/12_paper_seed_modern.html", "book/13_reproducing_the_paper.html"])
 def test_a_table_of_words_fits_a_phones_column(html_without_execution, browser, page):
-    """Chapter 12's variants and chapter 13's recipe, the first table of each, at 390 px: its
-    last column (what lenet_course does) is not pushed out of sight by a long name."""
+    """Chapter 12's variants and chapter 13's recipe, the first table of each, at 390 px: no
+    column is pushed out of sight by a long name (such as DiagonalLevenbergMarquardt)."""
     server = _browser_check().serve(html_without_execution)
     phone = browser.new_page(viewport={"width": 390, "height": 844})
     try:
