@@ -178,14 +178,23 @@ def test_preprocess_gives_each_variant_its_input(sample):
     assert seed_input.shape == (2, 28, 28, 1) and seed_input.min() == 0 and seed_input.max() == 1
 
 
-def test_paper_model_roundtrip(paper, tmp_path, sample):
+@pytest.mark.filterwarnings("error:Skipping variable loading:UserWarning")
+def test_a_trained_paper_model_round_trips_with_its_optimizer_state(tmp_path, sample):
+    """Saved after a step of training, as a learner saves one: weights, momentum, step count."""
+    model = build_lenet5("paper", seed=0)
+    model.fit(preprocess(sample.x_train[:32], "paper"), sample.y_train[:32], verbose=0)
     path = tmp_path / "lenet5.keras"
-    paper.save(path)
+    model.save(path)
     loaded = keras.saving.load_model(path)
     x = preprocess(sample.x_test[:16], "paper")
-    np.testing.assert_array_equal(np.asarray(loaded(x)), np.asarray(paper(x)))
+    np.testing.assert_array_equal(np.asarray(loaded(x)), np.asarray(model(x)))
     assert variant_of(loaded) == "paper"
     assert layer_table(loaded).total_params == 60_000
+    assert int(loaded.optimizer.iterations) == 1
+    saved, restored = model.optimizer.variables, loaded.optimizer.variables
+    assert len(restored) == len(saved) > 2  # the step count, the rate and a momentum per weight
+    for before, after in zip(saved, restored):
+        np.testing.assert_array_equal(keras.ops.convert_to_numpy(after), keras.ops.convert_to_numpy(before))
 
 
 def test_apply_layers_runs_named_layers_on_any_image_size(paper, sample):
