@@ -1,5 +1,6 @@
 """The book as a product: paired notebooks, the Colab cell, and Colab links in the built HTML."""
 
+import doctest
 import os
 import re
 import subprocess
@@ -269,14 +270,25 @@ def test_every_colab_link_opens_a_committed_notebook(html_without_execution):
         assert f'href="../exercises/{md.stem}.html' in chapter_html, f"{chapter} does not link to {md.stem}"
 
 
-def _browser_check():
+def _module_at(path):
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("check_book_in_browser",
-                                                  ROOT / "tools" / "check_book_in_browser.py")
+    spec = importlib.util.spec_from_file_location(path.stem, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def _browser_check():
+    return _module_at(ROOT / "tools" / "check_book_in_browser.py")
+
+
+@pytest.mark.parametrize("path", [path for folder in ("book/_ext", "tools") for path in sorted(
+    (ROOT / folder).glob("*.py")) if ">>>" in path.read_text()], ids=lambda path: path.name)
+def test_docstring_examples_of_the_book_extensions_and_tools(path):
+    """As tests/test_docstrings.py runs the package's: an example that no longer holds fails."""
+    result = doctest.testmod(_module_at(path), optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0
 
 
 def test_browser_check_reports_overflowing_code_and_too_small_figures():

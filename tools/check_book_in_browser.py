@@ -5,6 +5,9 @@ and fails (exit 1) on:
 
 - a JavaScript error, an image that does not load, or an internal link to a page
   or anchor that does not exist;
+- an image in the article with no text for a reader who cannot see it: no alt text, or a
+  file's path as alt text (docutils' default; ``book/_ext/figure_alt_text.py`` gives a
+  figure's image its caption);
 - a code block that overflows the text column (a ``pre`` whose ``scrollWidth``
   exceeds its ``clientWidth``: the reader would have to scroll sideways);
 - an icon whose glyph is not in the web font it is drawn from (the book keeps only the
@@ -44,6 +47,7 @@ Usage (``make check-book`` runs it after ``make book``)::
 import argparse
 import functools
 import http.server
+import re
 import sys
 import threading
 from pathlib import Path
@@ -57,6 +61,9 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 IMAGES_LOADED = """() => Array.from(document.images)
     .filter(img => !(img.complete && img.naturalWidth > 0))
     .map(img => img.getAttribute('src'))"""
+# Images in the article and their alt text (null when there is none): [src, alt].
+IMAGE_DESCRIPTIONS = """() => Array.from(document.querySelectorAll('article img'))
+    .map(img => [img.getAttribute('src'), img.getAttribute('alt')])"""
 # Code blocks in the article that scroll sideways: (index, scrollWidth, clientWidth, first line).
 OVERFLOWING_CODE = """() => Array.from(document.querySelectorAll('article pre'))
     .map((pre, i) => [i, pre.scrollWidth, pre.clientWidth, pre.innerText.split('\\n')[0]])
@@ -138,6 +145,24 @@ def layout_problems(name, overflowing, images, smallest_text_px=None):
             problems.append(f"{name}: figure {src} shown at {rendered} of its {natural} px "
                             f"({rendered / natural:.0%}): its smallest text is {text_px:.1f} px, "
                             f"below {MIN_TEXT_PX:g} px")
+    return problems
+
+
+def description_problems(name, images):
+    """The images of one page that a screen reader cannot describe, as messages: no alt
+    text, or a file's path (what a reader would hear instead of a description).
+
+    Example:
+        >>> description_problems("a.html", [["../_images/3f2a.png", "../_images/3f2a.png"],
+        ...                                 ["b.png", None], ["c.png", "Ten digits."]])
+        ['a.html: image ../_images/3f2a.png is described by its path', 'a.html: image b.png has no alt text']
+    """
+    problems = []
+    for src, alt in images:
+        if not (alt or "").strip():
+            problems.append(f"{name}: image {src} has no alt text")
+        elif re.search(r"(^|/)[^/ ]+\.(png|jpe?g|gif|svg|webp)$", alt.strip(), re.I):
+            problems.append(f"{name}: image {src} is described by its path")
     return problems
 
 
@@ -263,6 +288,7 @@ def check(html_dir, chromium, screenshots, mathjax=None):
                 problems += math_problems(name, page.evaluate(MATH_PROBLEMS))
             problems += [f"{name}: JavaScript error: {error}" for error in errors]
             problems += [f"{name}: image does not load: {src}" for src in page.evaluate(IMAGES_LOADED)]
+            problems += description_problems(name, page.evaluate(IMAGE_DESCRIPTIONS))
             anchors_seen[name] = set(page.evaluate(ANCHORS))
             links_to_check += [(name, href) for href in page.evaluate(LINKS) if href.startswith(base)]
             problems += layout_problems(name, page.evaluate(OVERFLOWING_CODE), page.evaluate(ARTICLE_IMAGES))
