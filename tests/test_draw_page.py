@@ -77,6 +77,16 @@ def test_page_loads_offline_small_and_without_console_errors(page, site, model):
     assert page.inner_text("#dd-answer").isdigit()  # it opens with a sample digit, read
 
 
+def test_a_screen_reader_hears_each_reading_and_what_the_pad_is_for(page):
+    """The reading is a status (a polite live region): screen readers announce each new one."""
+    assert page.get_by_label("Draw a digit here with the mouse or a finger").count() == 1
+    status = page.get_by_role("status")
+    assert status.count() == 1
+    assert status.inner_text() == f"LeNet-5 reads {page.inner_text('#dd-answer')}"
+    page.locator("#dd-samples button").nth(3).click()
+    assert status.inner_text() == f"LeNet-5 reads {page.evaluate('drawDigit.state.result.digit')}"
+
+
 def test_javascript_forward_pass_equals_keras_on_200_digits(page, model, sample):
     """Every layer within 1e-4. The distances are sums of 84 squares, up to a few hundred,
     which float32 Keras computes as |x|^2 - 2 x.w + |w|^2: there 1e-4 is below its own
