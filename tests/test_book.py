@@ -285,9 +285,12 @@ def _browser_check():
 
 @pytest.mark.parametrize("path", [path for folder in ("book/_ext", "tools") for path in sorted(
     (ROOT / folder).glob("*.py")) if ">>>" in path.read_text()], ids=lambda path: path.name)
-def test_docstring_examples_of_the_book_extensions_and_tools(path):
+def test_docstring_examples_of_the_book_extensions_and_tools(path, monkeypatch):
     """As tests/test_docstrings.py runs the package's: an example that no longer holds fails."""
-    result = doctest.testmod(_module_at(path), optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    module = _module_at(path)
+    # doctest looks each function's module up by name: this one, not one a fixture imported
+    monkeypatch.setitem(sys.modules, path.stem, module)
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0
 
 
