@@ -1,6 +1,7 @@
 """The book as a product: paired notebooks, the Colab cell, and Colab links in the built HTML."""
 
 import doctest
+import importlib
 import os
 import re
 import subprocess
@@ -270,26 +271,15 @@ def test_every_colab_link_opens_a_committed_notebook(html_without_execution):
         assert f'href="../exercises/{md.stem}.html' in chapter_html, f"{chapter} does not link to {md.stem}"
 
 
-def _module_at(path):
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def _browser_check():
-    return _module_at(ROOT / "tools" / "check_book_in_browser.py")
+    return importlib.import_module("check_book_in_browser")
 
 
 @pytest.mark.parametrize("path", [path for folder in ("book/_ext", "tools") for path in sorted(
     (ROOT / folder).glob("*.py")) if ">>>" in path.read_text()], ids=lambda path: path.name)
-def test_docstring_examples_of_the_book_extensions_and_tools(path, monkeypatch):
+def test_docstring_examples_of_the_book_extensions_and_tools(path):
     """As tests/test_docstrings.py runs the package's: an example that no longer holds fails."""
-    module = _module_at(path)
-    # doctest looks each function's module up by name: this one, not one a fixture imported
-    monkeypatch.setitem(sys.modules, path.stem, module)
+    module = importlib.import_module(path.stem)  # pyproject.toml puts both folders on the path
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0
 
@@ -383,7 +373,6 @@ print(6 * 7)
 @pytest.fixture
 def execute_book(tmp_path, monkeypatch):
     """tools/execute_book.py with its cache and build folders in tmp_path."""
-    monkeypatch.syspath_prepend(str(ROOT / "tools"))  # also for its worker processes
     import execute_book
 
     monkeypatch.setattr(execute_book, "BUILD", tmp_path / "_build")

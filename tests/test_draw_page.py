@@ -7,19 +7,17 @@ built; ``tools/check_book_in_browser.py`` checks the page inside the built book.
 
 import json
 import shutil
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from check_book_in_browser import serve
 
 from lenet_course.export import model_from_export
 from lenet_course.models import apply_layers, predict_digits, preprocess
 
 ROOT = Path(__file__).resolve().parents[1]
 STATIC = ROOT / "book" / "_static"
-sys.path.insert(0, str(ROOT / "tools"))
-from check_book_in_browser import serve  # noqa: E402
 
 LAYERS = ["C1", "S2", "C3", "S4", "C5", "F6"]
 KERAS_PATH = {name: ["C1", "S2", "C3", "S4", "C5", "flatten", "F6"][: i + 1 + (name == "F6")]

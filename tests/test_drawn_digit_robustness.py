@@ -1,15 +1,10 @@
 """tools/drawn_digit_robustness.py: its three changes of a digit, and its table."""
 
-import sys
-from pathlib import Path
-
+import drawn_digit_robustness as robustness
 import numpy as np
 
 from lenet_course.export import export_weights, model_from_export
 from lenet_course.models import accuracy, build_lenet5
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
-import drawn_digit_robustness as robustness  # noqa: E402
 
 
 def a_bar(width):

@@ -1,17 +1,14 @@
 """The learner's environments (envs/*.txt) and the tool that runs the course in them."""
 
-import importlib.util
 import re
 import sys
 from pathlib import Path
 
+import learner_env
 import nbformat
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-spec = importlib.util.spec_from_file_location("learner_env", ROOT / "tools" / "learner_env.py")
-learner_env = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(learner_env)
 
 
 def declared_dependencies():

@@ -6,7 +6,6 @@ at a phone's width and at a desktop's.
 """
 
 import shutil
-import sys
 from pathlib import Path
 
 import matplotlib
@@ -14,11 +13,10 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
+from check_book_in_browser import FIGURE_DPI, MIN_TEXT_PX, serve  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 STATIC = ROOT / "book" / "_static"
-sys.path.insert(0, str(ROOT / "tools"))
-from check_book_in_browser import FIGURE_DPI, MIN_TEXT_PX, serve  # noqa: E402
 
 from lenet_course.plots import MIN_FONT_PT  # noqa: E402
 

@@ -22,7 +22,7 @@ def describe_figures(doctree):
         'Ten digits.'
     """
     for figure in doctree.findall(nodes.figure):
-        caption = next(iter(figure.findall(nodes.caption)), None)
+        caption = next(figure.findall(nodes.caption), None)
         if caption is None:
             continue
         for image in figure.findall(nodes.image):
