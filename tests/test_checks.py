@@ -303,6 +303,16 @@ def test_the_seed_network_meets_its_spec():
     assert not evaluate("seed-spec", build_lenet5("modern", seed=0)).passed  # ReLU, max pooling
 
 
+def test_the_seed_spec_wants_average_pooling_not_max_pooling():
+    # Max pooling has the same shapes and no parameters either: only the layer's kind tells
+    import keras
+
+    from lenet_course.models import _seed_shaped
+
+    verdict = evaluate("seed-spec", _seed_shaped("keras", "tanh", keras.layers.MaxPooling2D))
+    assert not verdict.passed and "S2 should be an AveragePooling2D" in verdict.message
+
+
 @pytest.mark.parametrize("name, answers, secret", [
     ("input-sizes", (28, 7), ["32"]),
     ("c1-small-counts", (72, 1), ["80", "72,000", "72000"]),

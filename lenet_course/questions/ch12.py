@@ -34,6 +34,11 @@ def _judge_seed_spec(model):
                         "Check its maps, kernel or pool size, and padding.")
         if mine.params != seed.params:
             raise Wrong(f"{mine.name} has {mine.params:,} parameters; the seed's has {seed.params:,}.")
+    pooling = {layer.name: layer for layer in model.layers if layer.name in ("S2", "S4")}
+    for name, layer in pooling.items():
+        if not isinstance(layer, keras.layers.AveragePooling2D):
+            raise Wrong(f"The seed subsamples by averaging: {name} should be an AveragePooling2D; "
+                        f"yours is a {type(layer).__name__}.")
     activations = {layer.name: getattr(getattr(layer, "activation", None), "__name__", "")
                    for layer in model.layers}
     if any(activations.get(name) != "tanh" for name in ("C1", "C3", "C5", "F6")):
