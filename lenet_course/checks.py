@@ -340,10 +340,13 @@ def _counts_judge(layer, what_params, what_connections, params_hints, connection
 
 
 def _output_size_probes(rng):
-    cases = [(32, 5, 1, 0), (14, 5, 1, 0), (28, 5, 1, 2), (28, 2, 2, 0)]
-    while len(cases) < 8:
+    # LeNet-5's sides, then strides that do not divide evenly (the last kernel that would hang
+    # over the edge gives no output: 7 pixels pooled 2 by 2 give 3), then random ones
+    cases = [(32, 5, 1, 0), (14, 5, 1, 0), (28, 5, 1, 2), (28, 2, 2, 0),
+             (7, 2, 2, 0), (28, 3, 2, 0), (32, 5, 3, 1)]
+    while len(cases) < 10:
         k, s, p = int(rng.integers(1, 8)), int(rng.integers(1, 4)), int(rng.integers(0, 3))
-        n = k - 2 * p + s * int(rng.integers(1, 20))  # (n + 2p - k) divisible by s
+        n = k - 2 * p + int(rng.integers(1, 40))
         if n >= 1:
             cases.append((n, k, s, p))
     return cases
@@ -365,9 +368,14 @@ def _judge_output_size(probed):
         return f"right on all {len(probed.inputs)} cases (C1: 32 -> {(32 - 5) + 1})."
     n, k, s, p, value = wrong[0]
     simple = [w for w in wrong if w[2] == 1 and w[3] == 0]
+    uneven = [w for w in wrong if (w[0] + 2 * w[3] - w[1]) % w[2]]
     if simple:
         n, k, s, p, value = simple[0]
         hint = "With stride 1 and no padding, count the positions the left edge of a k-wide kernel can take in n pixels."
+    elif len(uneven) == len(wrong):
+        n, k, s, p, value = uneven[0]
+        hint = ("Only positions where the kernel fits entirely count: when the last jump would hang over "
+                "the edge, there is no output pixel for it (round down).")
     elif any(w[3] > 0 for w in wrong) and not any(w[3] == 0 for w in wrong):
         hint = "Padding p adds p pixels on *each* side of the input."
     else:
@@ -381,6 +389,7 @@ _judge_c1_counts = _counts_judge(
      26: "That is one map; C1 has 6.",
      "default": "Each of the 6 maps has one 5x5 kernel over the single input image, and one bias."},
     {156: "That is the parameter count: a connection is one multiply-add at one output position.",
+     28 * 28 * 26: "That is one map's connections; C1 has 6 maps.",
      "default": "Every one of the 28x28 output positions of a map uses all of that map's 26 weights."},
 )
 

@@ -58,7 +58,7 @@ def test_every_question_has_a_kind():
 @pytest.mark.parametrize("notebook", notebooks())
 def test_every_question_is_checked_in_its_solution_and_exercise(notebook):
     for folder in ("solutions", "exercises"):
-        text = (ROOT / folder / f"{notebook}.md").read_text()
+        text = re.sub(r",\s+", ", ", (ROOT / folder / f"{notebook}.md").read_text())  # a call may wrap
         for question in questions_for(notebook):
             names = ", ".join(read.name for read in question.reads)
             assert f'check("{question.name}", {names})' in text, (folder, question.name)
@@ -273,9 +273,8 @@ def chapter_right_answers():
         "rbf-distances": (lambda f, c: np.array([reference.rbf_distances(row, c) for row in f]),),
         "dense-c3-and-s2": (2_416, 4_704),
         "params-and-work": ("C5", "C3"),
-        "rate-in-pass-10": (0.00005, 0.001),
+        "rate-in-pass-12": (0.00005, 0.001),
         "momentum-step": (ch09.momentum_step,),
-        "momentum-on-off": (0.92, 0.83),
         "backprop-counts": (117_600, [5, 5, 60]),
         "scaled-tanh-backward": (ch09b.scaled_tanh_backward,),
         "float32-gradient-check": (6e-10, 0.4),
@@ -284,7 +283,6 @@ def chapter_right_answers():
         "values-per-layer": (4_704, 400),
         "scaled-tanh": (reference.scaled_tanh,),
         "seed-counts": (2_416, 850),
-        "optimiser-matters": (0.77, 0.91),
         "paper-errors": (95, 19),
         "shift-images": (ch13.shift_images,),
     }
@@ -294,6 +292,47 @@ def test_chapter_questions_accept_right_answers():
     for name, answer in chapter_right_answers().items():
         verdict = evaluate(name, *answer)
         assert verdict.passed and verdict.score == verdict.max_score, verdict
+
+
+def test_the_rate_in_pass_12_tells_a_pass_counted_from_0_from_the_right_one():
+    from lenet_course.train import paper_learning_rate_schedule
+
+    schedule = paper_learning_rate_schedule().schedule
+    verdict = evaluate("rate-in-pass-12", 0.00005, schedule(12))  # pass 13's rate
+    assert verdict.score < verdict.max_score and "0-based" in verdict.message
+    assert evaluate("rate-in-pass-12", 0.00001, schedule(11)).score < verdict.max_score
+
+
+def test_the_output_size_rounds_down_when_the_last_step_hangs_over_the_edge():
+    import math
+
+    right = evaluate("conv-output-size", right_output_size)
+    assert right.passed
+    for almost in (lambda n, k, s=1, p=0: math.ceil((n + 2 * p - k) / s) + 1,
+                   lambda n, k, s=1, p=0: round((n + 2 * p - k) / s) + 1,
+                   lambda n, k, s=1, p=0: (n + 2 * p - k) / s + 1):
+        verdict = evaluate("conv-output-size", almost)
+        assert not verdict.passed, verdict
+
+
+def test_a_convolution_computed_in_float32_is_right():
+    # float32 errs by about 1e-6 of the output's scale, also at outputs near 0 (seen: 1.7e-6 at -0.035)
+    def conv2d_in_float32(image, kernels, biases):
+        image, kernels, biases = (array.astype(np.float32) for array in (image, kernels, biases))
+        k = kernels.shape[0]
+        out = np.zeros((image.shape[0] - k + 1, image.shape[1] - k + 1, kernels.shape[3]), np.float32)
+        for y in range(out.shape[0]):
+            for x in range(out.shape[1]):
+                out[y, x] = np.tensordot(image[y:y + k, x:x + k], kernels, axes=3) + biases
+        return out
+
+    assert evaluate("conv2d", conv2d_in_float32).passed
+    assert not evaluate("conv2d", lambda i, k, b: reference.conv2d(i, k, b) + 1e-3).passed
+
+
+def test_counting_one_map_of_c1_is_told_so():
+    assert "one map's connections; C1 has 6" in evaluate("c1-counts", 156, 28 * 28 * 26).message
+    assert "one map's connections; there are 8" in evaluate("c1-small-counts", 80, 30 * 30 * 10).message
 
 
 def test_the_seed_network_meets_its_spec():
@@ -327,14 +366,12 @@ def test_the_seed_spec_wants_average_pooling_not_max_pooling():
     ("f6-100-inputs", (10_164,), ["8,484", "8484"]),
     ("dense-c3-and-s2", (1_516, 5_880), ["2,416", "4,704"]),
     ("params-and-work", ("F6", "C1"), ["C5", "C3"]),
-    ("rate-in-pass-10", (0.0001, 0.002), ["5e-05", "0.00005", "0.001"]),
+    ("rate-in-pass-12", (0.0001, 0.002), ["5e-05", "0.00005", "0.001"]),
     ("confusion-cells", ((9, 4), "column 4"), ["(4, 9)", "row 4"]),
     ("values-per-layer", (784, 256), ["4,704", "400"]),
     ("seed-counts", (1_516, 840), ["2,416", "850"]),
     ("paper-errors", (950, 180), ["95 ", "19 "]),
     ("shift-effect", ("S2 changes more than C1",), ["less than"]),
-    ("momentum-on-off", (0.9, 0.9), []),
-    ("optimiser-matters", (0.9, 0.5), []),
     ("scaled-tanh", (np.tanh,), ["1.7159", "2/3"]),
     ("shift-images", (lambda images, down, right: np.roll(images, (down, right), axis=(1, 2)),), []),
     ("momentum-step", (lambda w, v, g, lr, m: (w - lr * g, v),), []),
@@ -394,3 +431,18 @@ def test_experiments_on_a_model_measure_the_model():
     verdict = evaluate("not-a-digit", wrong, model, softmax)
     assert not verdict.passed and answer not in verdict.message
     assert "`accuracy_after`" in evaluate("one-epoch", 0.1, 0.95, model).message  # untrained: not 95%
+    # two experiments measure both networks again: typed-in numbers are not measurements
+    untrained = accuracy(model, data.x_test, data.y_test)
+    other = build_lenet5("paper", seed=1)
+    other_accuracy = accuracy(other, data.x_test, data.y_test)
+    typed_in = evaluate("momentum-on-off", 0.92, other_accuracy, model, other)
+    assert not typed_in.passed and "`with_model` reads" in typed_in.message
+    measured = evaluate("momentum-on-off", untrained, other_accuracy, model, other)
+    assert not measured.passed and "With momentum you measured" in measured.message
+    seed_model, another = build_lenet5("keras", seed=0), build_lenet5("keras", seed=1)
+    sgd, adam = accuracy(seed_model, data.x_test, data.y_test), accuracy(another, data.x_test, data.y_test)
+    typed_in = evaluate("optimiser-matters", sgd, 0.91, seed_model, another)
+    assert not typed_in.passed and "`adam_model` reads" in typed_in.message
+    assert "With Adam you measured" in evaluate("optimiser-matters", sgd, adam, seed_model, another).message
+    assert "build_lenet5('keras')" in evaluate("optimiser-matters", sgd, adam, model, another).message
+    assert "build_lenet5('modern')" in evaluate("not-a-digit", answer, model, model).message

@@ -7,8 +7,8 @@ Example:
 
 import numpy as np
 
-from ..checks import CORE_QUESTIONS, Answer, Question, Wrong, _held_out
-from ._kit import accuracy_share, same_outputs
+from ..checks import CORE_QUESTIONS, Answer, Question, Wrong
+from ._kit import accuracy_share, measured_again, same_outputs
 
 NOTEBOOK = "00_five_minutes"
 
@@ -28,19 +28,8 @@ def _diagnose_reading(args, got, expected):
 
 
 def _judge_one_epoch(accuracy_before, accuracy_after, model):
-    from ..models import accuracy, variant_of
-
     before = accuracy_share(accuracy_before, "accuracy_before")
-    after = accuracy_share(accuracy_after, "accuracy_after")
-    try:
-        variant_of(model)
-    except ValueError:
-        raise Wrong("`model` should be the network you trained, from build_lenet5(...).") from None
-    data = _held_out()
-    measured = accuracy(model, data.x_test, data.y_test)
-    if abs(after - measured) > 0.01:
-        raise Wrong(f"`accuracy_after` is {after:.1%}, but your `model` reads {measured:.1%} of the held-out "
-                    "digits. Measure it on the trained model, after training.")
+    after = measured_again(accuracy_after, "accuracy_after", model, "model", ("paper", "keras", "modern"))
     if after < 0.8:
         raise Wrong(f"After one epoch your network reads only {after:.1%}; did `train` run for one epoch on "
                     "the sample?")

@@ -64,6 +64,7 @@ QUESTIONS = [
                                           "default": "Each map has one 3x3 kernel on the one input image, "
                                                      "and a bias."}),
                  ("c1_small_connections", 72_000, {
+                     30 * 30 * 10: "That is one map's connections; there are 8 maps.",
                      "default": "First find the output side for a 3x3 kernel on 32x32; every output "
                                 "position uses all of a map's parameters once."}))),
     CORE_QUESTIONS["conv2d"],

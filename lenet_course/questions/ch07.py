@@ -48,7 +48,7 @@ def _judge_not_a_digit(answer, rbf_model, softmax_model):
     from ..models import variant_of
 
     for name, model, variants in (("rbf_model", rbf_model, ("paper",)),
-                                  ("softmax_model", softmax_model, ("keras", "modern"))):
+                                  ("softmax_model", softmax_model, ("modern", "keras"))):
         try:
             if variant_of(model) not in variants:
                 raise ValueError

@@ -2,13 +2,13 @@
 
 Example:
     >>> [question.name for question in QUESTIONS]
-    ['rate-in-pass-10', 'momentum-step', 'momentum-on-off', 'trained-model']
+    ['rate-in-pass-12', 'momentum-step', 'momentum-on-off', 'trained-model']
 """
 
 import numpy as np
 
 from ..checks import CORE_QUESTIONS, Answer, Question, Wrong
-from ._kit import accuracy_share, number, same_outputs
+from ._kit import measured_again, number, same_outputs
 
 NOTEBOOK = "09_training"
 
@@ -41,15 +41,15 @@ def _judge_rates(paper_rate, our_rate):
     from ..train import paper_learning_rate_schedule
 
     schedule = paper_learning_rate_schedule().schedule
-    right_ours = schedule(9)
+    right_ours = schedule(11)  # pass 12, the last of its stage: one pass off is another rate
     right_paper = right_ours * 0.0005 / schedule(0)
-    paper_rate, our_rate = number(paper_rate, "paper_rate_pass_10"), number(our_rate, "our_rate_pass_10")
+    paper_rate, our_rate = number(paper_rate, "paper_rate_pass_12"), number(our_rate, "our_rate_pass_12")
     problems = []
     if not np.isclose(paper_rate, right_paper, rtol=1e-6):
-        problems.append(f"`paper_rate_pass_10` = {paper_rate:g} is not right: passes count from 1, and the paper "
+        problems.append(f"`paper_rate_pass_12` = {paper_rate:g} is not right: passes count from 1, and the paper "
                         "lists how many passes each rate lasts.")
     if not np.isclose(our_rate, right_ours, rtol=1e-6):
-        problems.append(f"`our_rate_pass_10` = {our_rate:g} is not right: the callback's schedule takes the "
+        problems.append(f"`our_rate_pass_12` = {our_rate:g} is not right: the callback's schedule takes the "
                         "0-based epoch.")
     if not problems:
         return f"right: {right_paper:g} in the paper, {right_ours:g} with our SGD, one tenth of the first rate."
@@ -58,9 +58,10 @@ def _judge_rates(paper_rate, our_rate):
     return 0.5, "half right. " + problems[0]
 
 
-def _judge_momentum(with_momentum, without_momentum):
-    on = accuracy_share(with_momentum, "accuracy_with_momentum")
-    off = accuracy_share(without_momentum, "accuracy_without_momentum")
+def _judge_momentum(with_momentum, without_momentum, with_model, without_model):
+    on = measured_again(with_momentum, "accuracy_with_momentum", with_model, "with_model", ("paper",))
+    off = measured_again(without_momentum, "accuracy_without_momentum", without_model, "without_model",
+                         ("paper",))
     if on < 0.85:
         raise Wrong(f"With momentum you measured {on:.1%}; the paper's network reaches more than 85% in one "
                     "epoch with its own optimiser. Did you train a freshly built network for one epoch?")
@@ -72,20 +73,21 @@ def _judge_momentum(with_momentum, without_momentum):
 
 
 QUESTIONS = [
-    Question("rate-in-pass-10", NOTEBOOK, "Give the paper's learning rate in pass 10, and our schedule's.",
-             (Answer("paper_rate_pass_10"), Answer("our_rate_pass_10")), _judge_rates),
+    Question("rate-in-pass-12", NOTEBOOK, "Give the paper's learning rate in pass 12, and our schedule's.",
+             (Answer("paper_rate_pass_12"), Answer("our_rate_pass_12")), _judge_rates),
     Question("momentum-step", NOTEBOOK, "Write one step of SGD with momentum in NumPy.",
              (Answer("my_momentum_step", "function"),),
              same_outputs("my_momentum_step", momentum_step, _diagnose_step), probes=_step_probes),
     Question("momentum-on-off", NOTEBOOK, "Train one epoch with momentum and one without: measure both.",
-             (Answer("accuracy_with_momentum"), Answer("accuracy_without_momentum")), _judge_momentum),
+             (Answer("accuracy_with_momentum"), Answer("accuracy_without_momentum"),
+              Answer("with_model", "model"), Answer("without_model", "model")), _judge_momentum),
     CORE_QUESTIONS["trained-model"],
 ]
 
 # What each question asks for: compute (a number), implement (a function or a model) or
 # experiment (change something, measure, and answer with the measurement or a choice).
 KINDS = {
-    "rate-in-pass-10": "compute",
+    "rate-in-pass-12": "compute",
     "momentum-step": "implement",
     "momentum-on-off": "experiment",
     "trained-model": "experiment",

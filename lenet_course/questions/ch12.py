@@ -6,7 +6,7 @@ Example:
 """
 
 from ..checks import Answer, Question, Wrong, _describe
-from ._kit import accuracy_share, whole_numbers
+from ._kit import measured_again, whole_numbers
 
 NOTEBOOK = "12_paper_seed_modern"
 
@@ -48,8 +48,9 @@ def _judge_seed_spec(model):
     return f"right: the seed's network, {rows.total_params:,} parameters."
 
 
-def _judge_optimiser(accuracy_sgd, accuracy_adam):
-    sgd, adam = accuracy_share(accuracy_sgd, "accuracy_sgd"), accuracy_share(accuracy_adam, "accuracy_adam")
+def _judge_optimiser(accuracy_sgd, accuracy_adam, sgd_model, adam_model):
+    sgd = measured_again(accuracy_sgd, "accuracy_sgd", sgd_model, "sgd_model", ("keras",))
+    adam = measured_again(accuracy_adam, "accuracy_adam", adam_model, "adam_model", ("keras",))
     if adam < 0.85:
         raise Wrong(f"With Adam you measured {adam:.1%}; one epoch of the seed's network with Adam(0.001) "
                     "reads more than 85%. Did you recompile a freshly built network?")
@@ -74,7 +75,8 @@ QUESTIONS = [
     Question("seed-spec", NOTEBOOK, "Build the seed's network in Keras.",
              (Answer("my_seed_lenet5", "model"),), _judge_seed_spec),
     Question("optimiser-matters", NOTEBOOK, "Train the seed's network for one epoch with SGD and with Adam.",
-             (Answer("accuracy_sgd"), Answer("accuracy_adam")), _judge_optimiser),
+             (Answer("accuracy_sgd"), Answer("accuracy_adam"), Answer("sgd_model", "model"),
+              Answer("adam_model", "model")), _judge_optimiser),
 ]
 
 # What each question asks for: compute (a number), implement (a function or a model) or
