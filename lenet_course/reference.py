@@ -69,7 +69,9 @@ def conv2d(image, kernels, biases):
 
 
 def partial_conv2d(image, kernels, biases, table):
-    """A convolution where output map ``j`` only sees input maps ``i`` with ``table[i, j]``.
+    """A convolution through a connection table, as in C3.
+
+    Output map ``j`` sees only the input maps ``i`` with ``table[i, j]``.
 
     Args:
         kernels: ``(k, k, connections)``, one kernel per True entry of ``table``
@@ -84,15 +86,19 @@ def partial_conv2d(image, kernels, biases, table):
         for j in range(table.shape[1]):
             if not table[i, j]:
                 continue
+            kernel = kernels[:, :, connection]
             for y in range(out_h):
                 for x in range(out_w):
-                    out[y, x, j] += np.sum(image[y : y + k, x : x + k, i] * kernels[:, :, connection])
+                    out[y, x, j] += np.sum(image[y : y + k, x : x + k, i] * kernel)
             connection += 1
     return out + biases
 
 
 def subsample(maps, coefficients, biases, pool_size=2):
-    """The paper's subsampling: each block's sum, times a coefficient, plus a bias, per map."""
+    """The paper's subsampling: each block's sum, times a coefficient, plus a bias.
+
+    One coefficient and one bias per map.
+    """
     p = pool_size
     out_h, out_w = maps.shape[0] // p, maps.shape[1] // p
     out = np.zeros((out_h, out_w, maps.shape[2]))
