@@ -170,6 +170,20 @@ def test_notebook_code_lines_fit_in_88_characters(md):
                 assert len(line) <= 88, (md.name, line)
 
 
+def test_package_source_a_chapter_shows_fits_in_88_characters():
+    # Code(inspect.getsource(reference.conv2d)) shows the package's own lines in the column
+    import importlib
+    import inspect
+
+    shown = {match for md in (ROOT / "book").glob("*.md")
+             for match in re.findall(r"inspect\.getsource\((\w+)\.(\w+)\)", md.read_text())}
+    assert shown, "no chapter shows package source: the test found nothing to check"
+    for module, name in sorted(shown):
+        function = getattr(importlib.import_module(f"lenet_course.{module}"), name)
+        for line in inspect.getsource(function).split("\n"):
+            assert len(line) <= 88, (f"{module}.{name}", line)
+
+
 def test_install_url_is_the_configured_repository():
     assert REPO_URL in (ROOT / "README.md").read_text()
     assert CONFIG["launch_buttons"]["colab_url"] == "https://colab.research.google.com"
