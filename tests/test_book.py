@@ -172,7 +172,6 @@ def test_notebook_code_lines_fit_in_88_characters(md):
 
 def test_package_source_a_chapter_shows_fits_in_88_characters():
     # Code(inspect.getsource(reference.conv2d)) shows the package's own lines in the column
-    import importlib
     import inspect
 
     shown = {match for md in (ROOT / "book").glob("*.md")
